@@ -1,0 +1,22 @@
+"""Shared behaviour of the entry points: user errors become one clean line and a non-zero exit."""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable, TypeVar
+
+from sensorclip.errors import SensorClipError
+
+T = TypeVar("T")
+
+
+def run_cleanly(task: Callable[[], T]) -> T:
+    try:
+        return task()
+    except SensorClipError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        print("interrupted: caches are only ever renamed into place when complete, "
+              "so rerunning resumes safely", file=sys.stderr)
+        raise SystemExit(130) from None
