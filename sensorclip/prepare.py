@@ -163,13 +163,13 @@ def stage_captions(events_entry: Path, windows_entry: Path, config: CaptionConfi
 
 
 def stage_text(captions_entry: Path, text_config, cache: Cache):
-    from sensorclip.text import TextEncoder
+    from sensorclip.text import TextEncoder, text_encoder_identity
     texts = load_npz(captions_entry / "captions.npz")["texts"]
-    encoder = TextEncoder(text_config)
     spec = {"version": STAGE_VERSIONS["text"], "texts": _texts_digest(texts),
-            "encoder": encoder.identity}
+            "encoder": text_encoder_identity(text_config)[2]}
 
     def build(tmp: Path):
+        encoder = TextEncoder(text_config)
         vectors = encoder.encode(texts.tolist())
         save_npz(tmp / "text.npz", embeddings=vectors, texts_digest=np.array(spec["texts"]))
         return {"captions": len(texts), "dim": int(vectors.shape[1]),

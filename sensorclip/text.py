@@ -130,14 +130,22 @@ def fingerprint_dir(directory: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def text_encoder_identity(config: TextEncoderConfig) -> tuple[str, bool, dict]:
+    """(source, is_local, identity) without loading weights: what decides the vectors."""
+    source, is_local = resolve_model_dir(config.model_id, config.path, config.package,
+                                         option="text", allow_download=config.allow_download,
+                                         what="text encoder")
+    revision = fingerprint_dir(source) if is_local else "hub-latest"
+    return source, is_local, {"model_id": config.model_id, "pooling": config.pooling,
+                              "max_length": config.max_length, "weights": revision}
+
+
 class TextEncoder:
     """A frozen HF text model with its tokenizer and pooling."""
 
     def __init__(self, config: TextEncoderConfig):
         self.config = config
-        self.source, self.is_local = resolve_model_dir(
-            config.model_id, config.path, config.package, option="text",
-            allow_download=config.allow_download, what="text encoder")
+        self.source, self.is_local, self.identity = text_encoder_identity(config)
         self.device = pick_device(config.device)
         self.tokenizer, self.model = self._load()
         self.model.eval().requires_grad_(False).to(self.device)
@@ -156,13 +164,6 @@ class TextEncoder:
                 _missing_message(self.config.model_id, "text", [str(self.source)],
                                  "text encoder") + f" [{exc.__class__.__name__}]") from None
         return tokenizer, model
-
-    @property
-    def identity(self) -> dict:
-        """What determines the vectors: used in cache keys and provenance."""
-        revision = fingerprint_dir(self.source) if self.is_local else "hub-latest"
-        return {"model_id": self.config.model_id, "pooling": self.config.pooling,
-                "max_length": self.config.max_length, "weights": revision}
 
     @property
     def dim(self) -> int:
