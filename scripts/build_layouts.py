@@ -24,6 +24,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DOOR_LIKE = {"closet door", "garage door", "kitchen cabinet"}
+# Pixel transform of the annotated CASAS Milan plan (1227 x 1252 px), fitted on the motion-sensor
+# circles (shared/casas/milan/LAYOUT-NOTES.md): x_px = 0.486 x - 45, y_px = 1303 - 0.496 y.
+PLAN_TRANSFORMS = {"milan": [0.486, -0.496, -45, 1303]}
 
 # Zero-shot descriptions of coarse labels shared by the CASAS homes; fine labels without an
 # entry get generated ones from their names (sensorclip.homes.generated_descriptions).
@@ -85,8 +88,10 @@ def build_layout(key: str, facts: dict) -> tuple[dict, list[str]]:
     labels = {k: v for k, v in facts["label_l2"].items() if k.strip()}
     coarse = sorted(set(labels.values()))
     descriptions = {c: COARSE_DESCRIPTIONS[c] for c in coarse if c in COARSE_DESCRIPTIONS}
-    layout = {"name": key, "size": size, "sensors": sensors, "labels": labels,
-              "descriptions": descriptions}
+    layout = {"name": key, "size": size}
+    if key in PLAN_TRANSFORMS:   # the plan itself is CASAS material: pass render.floor_plan=PATH
+        layout["floor_plan_transform"] = PLAN_TRANSFORMS[key]
+    layout.update(sensors=sensors, labels=labels, descriptions=descriptions)
     return layout, notes
 
 

@@ -5,6 +5,7 @@ surfaces as one message naming the file, the field and the fix, not as a KeyErro
 
     name: my_home
     floor_plan: plan.png        # optional, relative to the layout file
+    floor_plan_transform: [sx, sy, ox, oy]   # optional: pixel = (sx * x + ox, sy * y + oy)
     size: [width, height]       # coordinate space of xy
     rooms: {kitchen: [x0, y0, x1, y1]}                 # optional
     sensors: {M001: {room: kitchen, xy: [120, 340], type: motion, detail: fridge}}
@@ -54,6 +55,7 @@ class Home:
     labels: Mapping[str, str] = field(default_factory=dict)
     descriptions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     floor_plan: Path | None = None
+    floor_plan_transform: tuple[float, float, float, float] | None = None
     source: Path | None = None
 
     @property
@@ -179,7 +181,8 @@ def parse_home(raw: Mapping[str, Any], source: Path | None = None) -> Home:
     def fail(field_path: str, problem: str) -> LayoutError:
         return LayoutError(f"{where}: {field_path}: {problem}")
 
-    known = {"name", "floor_plan", "size", "rooms", "sensors", "labels", "descriptions"}
+    known = {"name", "floor_plan", "floor_plan_transform", "size", "rooms", "sensors", "labels",
+             "descriptions"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise fail(", ".join(unknown), f"unknown field(s); a layout has {sorted(known)}")
@@ -197,11 +200,20 @@ def parse_home(raw: Mapping[str, Any], source: Path | None = None) -> Home:
     if floor_plan is not None:
         if not isinstance(floor_plan, str):
             raise fail("floor_plan", "must be a path to an image file")
-        floor_plan = Path(floor_plan)
+        floor_plan = Path(floor_plan).expanduser()
         if source is not None and not floor_plan.is_absolute():
             floor_plan = source.parent / floor_plan
+    transform = raw.get("floor_plan_transform")
+    if transform is not None:
+        if (not isinstance(transform, (list, tuple)) or len(transform) != 4
+                or not all(isinstance(v, (int, float)) for v in transform)
+                or transform[0] == 0 or transform[1] == 0):
+            raise fail("floor_plan_transform", f"{transform!r} must be [sx, sy, ox, oy] with "
+                       "nonzero scales: pixel = (sx * x + ox, sy * y + oy)")
+        transform = tuple(float(v) for v in transform)
     return Home(name=name.strip(), size=size, sensors=sensors, rooms=rooms, labels=labels,
-                descriptions=descriptions, floor_plan=floor_plan, source=source)
+                descriptions=descriptions, floor_plan=floor_plan, floor_plan_transform=transform,
+                source=source)
 
 
 def _pair(value, fail) -> tuple[float, float]:

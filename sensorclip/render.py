@@ -1,0 +1,260 @@
+"""One floor-plan image per (sensor, state): the input vocabulary of the vision backbones.
+
+Each image shows the whole home with one sensor marked active. With a floor-plan image (layout
+``floor_plan`` or ``render.floor_plan``) the marker is drawn on it through the layout's
+``floor_plan_transform`` (pixel = sx * x + ox, sy * y + oy); otherwise a schematic is drawn from
+the layout: room rectangles and names, every sensor faint, the active one clearly marked.
+
+Marker shape follows the sensor type (motion: circle, door: square, item: triangle, anything else:
+diamond) and colour/fill the state (ON/OPEN/PRESENT: filled, saturated; OFF/CLOSE/ABSENT: a thick
+ring in another colour). Sizes are fractions of the image, so homes of any size look alike, and the
+plan sits inside a margin so that no marker touches the border; the backbones resize the square
+image without cropping (``sensorclip.vision``), so nothing is lost either way. Output depends only
+on the layout, the plan file and the config.
+
+State strings are normalised before lookup (``normalise_state``): case and stray characters are
+dropped and the CASAS variants ON0, ON` (backtick), OFF5, OPENED, CLOSED map to ON, ON, OFF, OPEN,
+CLOSE. A pair that still has no image is an error naming it, never a silent zero vector.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from sensorclip.errors import SensorClipError
+from sensorclip.homes import Home, Sensor
+
+STATES_BY_TYPE = {
+    "motion": ("ON", "OFF"), "door": ("OPEN", "CLOSE"), "item": ("PRESENT", "ABSENT"),
+    "light": ("ON", "OFF"), "switch": ("ON", "OFF"), "unknown": ("ON", "OFF"),
+}
+DEFAULT_STATES = ("ON", "OFF")
+ACTIVE = frozenset({"ON", "OPEN", "PRESENT", "START"})
+SHAPES = {"motion": "circle", "door": "square", "item": "triangle"}
+COLOURS = {  # (active, inactive) per type
+    "motion": ((22, 150, 60), (200, 30, 60)),
+    "door": ((150, 80, 20), (90, 90, 200)),
+    "item": ((230, 160, 0), (120, 60, 160)),
+}
+OTHER_COLOURS = ((0, 140, 200), (140, 140, 40))
+_CANONICAL = {"ON": "ON", "OFF": "OFF", "OPEN": "OPEN", "OPENED": "OPEN", "CLOSE": "CLOSE",
+              "CLOSED": "CLOSE", "PRESENT": "PRESENT", "ABSENT": "ABSENT", "START": "START",
+              "STOP": "STOP"}
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    image_size: int = 224
+    marker_scale: float = 0.045     # active marker radius, as a fraction of the image side
+    margin: float = 0.07            # blank border around the plan, fraction of the image side
+    supersample: int = 3            # draw large, then downsample: smooth edges, still exact
+    room_labels: bool = True
+    floor_plan: str | None = None   # overrides the layout's floor_plan
+
+    def __post_init__(self):
+        if self.image_size < 32:
+            raise SensorClipError(f"render.image_size must be at least 32, got {self.image_size}")
+        if not 0 < self.marker_scale < 0.25 or not 0 <= self.margin < 0.3:
+            raise SensorClipError("render.marker_scale must be in (0, 0.25) and render.margin "
+                                  "in [0, 0.3)")
+
+
+def normalise_state(state: str) -> str:
+    """'on0' -> 'ON', 'ON`' -> 'ON', 'OFF5' -> 'OFF', 'closed' -> 'CLOSE'; unknown forms kept."""
+    letters = re.sub(r"[^A-Za-z]", "", state).upper()
+    return _CANONICAL.get(letters, state.strip().upper())
+
+
+def states_for(sensor: Sensor) -> tuple[str, ...]:
+    return STATES_BY_TYPE.get(sensor.type, DEFAULT_STATES)
+
+
+def sensor_state_pairs(home: Home) -> list[tuple[str, str]]:
+    """Every (sensor, state) the home's binary sensors can emit, in layout order."""
+    return [(s.id, state) for s in home.sensors.values() if not s.is_numeric
+            for state in states_for(s)]
+
+
+def pair_table(sensor_names: Sequence[str], state_names: Sequence[str],
+               pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+    """int32 [sensors, states] -> row of ``pairs`` (-1 where never seen); states normalised."""
+    row = {pair: i for i, pair in enumerate(pairs)}
+    table = np.full((len(sensor_names), len(state_names)), -1, dtype=np.int32)
+    for i, sensor in enumerate(sensor_names):
+        for j, state in enumerate(state_names):
+            table[i, j] = row.get((sensor, normalise_state(state)), -1)
+    return table
+
+
+def check_pairs_covered(table: np.ndarray, sensor: np.ndarray, state: np.ndarray,
+                        sensor_names: Sequence[str], state_names: Sequence[str]) -> None:
+    """Fail, naming the pairs, if any event has no image (after normalisation)."""
+    missing = table[sensor, state] < 0
+    if not missing.any():
+        return
+    codes, counts = np.unique(sensor[missing] * len(state_names) + state[missing],
+                              return_counts=True)
+    listed = ", ".join(f"{sensor_names[c // len(state_names)]}={state_names[c % len(state_names)]}"
+                       f" ({n} events)" for c, n in zip(codes[:20], counts[:20]))
+    raise SensorClipError(
+        f"{len(codes)} (sensor, state) pair(s) in the log have no image: {listed}. Give the "
+        f"sensor a type whose states match in the layout (states by type: {STATES_BY_TYPE}), "
+        "or fix the log")
+
+
+# ---------------------------------------------------------------------------------------------
+# Geometry
+
+
+class Canvas:
+    """Maps layout coordinates to pixels of a square image with a margin (y grows upwards)."""
+
+    def __init__(self, home: Home, side: int, margin: float, plan_size=None):
+        self.side = side
+        inner = side * (1 - 2 * margin)
+        if plan_size is None:
+            width, height = home.size
+            self.transform = (1.0, -1.0, 0.0, height)     # y up -> pixel rows down
+        else:
+            width, height = plan_size
+            self.transform = home.floor_plan_transform or (
+                plan_size[0] / home.size[0], -plan_size[1] / home.size[1], 0.0, plan_size[1])
+        self.scale = inner / max(width, height)
+        self.offset = ((side - width * self.scale) / 2, (side - height * self.scale) / 2)
+        self.plan_box = (self.offset[0], self.offset[1], self.offset[0] + width * self.scale,
+                         self.offset[1] + height * self.scale)
+
+    def point(self, xy) -> tuple[float, float]:
+        sx, sy, ox, oy = self.transform
+        px, py = sx * xy[0] + ox, sy * xy[1] + oy
+        return (self.offset[0] + px * self.scale, self.offset[1] + py * self.scale)
+
+    def rect(self, box) -> tuple[float, float, float, float]:
+        (x0, y0), (x1, y1) = self.point(box[:2]), self.point(box[2:])
+        return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Drawing
+
+
+def _font(size: int):
+    from PIL import ImageFont
+    return ImageFont.load_default(size=max(8, size))
+
+
+def draw_marker(draw, centre, radius: float, sensor_type: str, state: str, faint=False) -> None:
+    shape = SHAPES.get(sensor_type, "diamond")
+    active_colour, inactive_colour = COLOURS.get(sensor_type, OTHER_COLOURS)
+    is_active = normalise_state(state) in ACTIVE
+    colour = (175, 175, 175) if faint else (active_colour if is_active else inactive_colour)
+    x, y = centre
+    r = radius
+    if shape == "circle":
+        outline = [x - r, y - r, x + r, y + r]
+    elif shape == "square":
+        outline = [x - 0.9 * r, y - 0.9 * r, x + 0.9 * r, y + 0.9 * r]
+    elif shape == "triangle":
+        outline = [(x, y - r), (x + r, y + 0.8 * r), (x - r, y + 0.8 * r)]
+    else:
+        outline = [(x, y - r), (x + r, y), (x, y + r), (x - r, y)]
+    width = max(1, int(round(r * (0.2 if faint else 0.38))))
+    fill = colour if (faint or is_active) else None
+    draw_shape = {"circle": draw.ellipse, "square": draw.rectangle}.get(shape, draw.polygon)
+    draw_shape(outline, fill=fill, outline=colour, width=width)
+
+
+def base_plan(home: Home, config: RenderConfig):
+    """The home without any active sensor, at supersampled resolution, and its canvas."""
+    from PIL import Image, ImageDraw
+    side = config.image_size * config.supersample
+    plan_path = config.floor_plan or home.floor_plan
+    image = Image.new("RGB", (side, side), "white")
+    if plan_path is not None:
+        plan = _open_plan(Path(plan_path))
+        canvas = Canvas(home, side, config.margin, plan_size=plan.size)
+        box = [int(round(v)) for v in canvas.plan_box]
+        image.paste(plan.resize((box[2] - box[0], box[3] - box[1]), Image.LANCZOS), box[:2])
+        draw = ImageDraw.Draw(image)
+    else:
+        canvas = Canvas(home, side, config.margin)
+        draw = ImageDraw.Draw(image)
+        _draw_schematic(draw, home, canvas, config)
+    small = config.marker_scale * side * 0.35
+    for sensor in home.sensors.values():
+        if not sensor.is_numeric:
+            draw_marker(draw, canvas.point(sensor.xy), small, sensor.type, "ON", faint=True)
+    return image, canvas
+
+
+def _open_plan(path: Path):
+    from PIL import Image, UnidentifiedImageError
+    try:
+        return Image.open(path).convert("RGB")
+    except (OSError, UnidentifiedImageError) as exc:
+        raise SensorClipError(f"floor plan {path} cannot be opened ({exc}); fix render.floor_plan "
+                              "or the layout's floor_plan") from None
+
+
+def _draw_schematic(draw, home: Home, canvas: Canvas, config: RenderConfig) -> None:
+    side = canvas.side
+    line = max(1, side // 150)
+    draw.rectangle(canvas.plan_box, outline=(120, 120, 120), width=line)
+    font = _font(int(side * 0.035))
+    for name, box in home.rooms.items():
+        rect = canvas.rect(box)
+        draw.rectangle(rect, fill=(246, 244, 238), outline=(120, 120, 120), width=line)
+    labels = {}
+    for name in home.room_names:
+        if name in home.rooms:
+            x0, y0, x1, y1 = canvas.rect(home.rooms[name])
+            labels[name] = ((x0 + x1) / 2, y0 + (y1 - y0) * 0.12)
+        else:
+            points = [canvas.point(s.xy) for s in home.sensors.values() if s.room == name]
+            labels[name] = tuple(np.mean(points, axis=0))
+    if config.room_labels:
+        for name, (x, y) in labels.items():
+            draw.text((x, y), name.replace("_", " "), fill=(110, 110, 110), font=font, anchor="mm")
+
+
+def render_pair(base, canvas: Canvas, sensor: Sensor, state: str, config: RenderConfig):
+    from PIL import Image, ImageDraw
+    image = base.copy()
+    radius = config.marker_scale * canvas.side
+    draw_marker(ImageDraw.Draw(image), canvas.point(sensor.xy), radius, sensor.type, state)
+    return image.resize((config.image_size, config.image_size), Image.LANCZOS)
+
+
+def render_home(home: Home, config: RenderConfig,
+                pairs: Iterable[tuple[str, str]] | None = None):
+    """(images, pairs) for every pair of the home, or for the given ones."""
+    pairs = list(pairs) if pairs is not None else sensor_state_pairs(home)
+    base, canvas = base_plan(home, config)
+    images = [render_pair(base, canvas, home.sensors[sid], state, config) for sid, state in pairs]
+    return images, pairs
+
+
+def contact_sheet(images, keys: Sequence[str], columns: int = 8):
+    """One labelled PNG of all images, for a person to look over."""
+    from PIL import Image, ImageDraw
+    size = images[0].size[0]
+    label_h = max(12, size // 10)
+    rows = (len(images) + columns - 1) // columns
+    sheet = Image.new("RGB", (columns * size, rows * (size + label_h)), "white")
+    draw = ImageDraw.Draw(sheet)
+    font = _font(int(label_h * 0.75))
+    for i, (image, key) in enumerate(zip(images, keys)):
+        x, y = (i % columns) * size, (i // columns) * (size + label_h)
+        sheet.paste(image, (x, y))
+        draw.text((x + size / 2, y + size + label_h / 2), key, fill="black", font=font,
+                  anchor="mm")
+    return sheet
+
+
+def image_key(sensor: str, state: str) -> str:
+    return f"{sensor}_{state}"
