@@ -24,12 +24,17 @@ from sensorclip.captions import CaptionConfig, Captions, build_phrasebook, capti
     home_labels
 from sensorclip.errors import SensorClipError
 from sensorclip.homes import Home, load_home
+from sensorclip.render import ACTIVE, RenderConfig, check_pairs_covered, contact_sheet, image_key, \
+    normalise_state, pair_table, render_home
 from sensorclip.simulate import load_activity_model, simulate
+from sensorclip.vision import VisionConfig
 from sensorclip.windows import SPLITS, SplitConfig, WindowConfig, Windows, coarse_vocabulary, \
     make_windows
 
 # Bump a stage's version when its algorithm changes: the new key retires every old entry.
-STAGE_VERSIONS = {"simulate": 1, "events": 1, "windows": 1, "captions": 1, "text": 1}
+STAGE_VERSIONS = {"simulate": 1, "events": 1, "windows": 1, "captions": 1, "text": 1,
+                  "images": 1, "vision": 1}
+STAGES = ("data", "text", "images", "vision")
 
 
 @dataclass(frozen=True)
@@ -52,19 +57,23 @@ class Prepared:
     """Everything the model side needs, as arrays, plus where each piece came from."""
 
     home: Home
-    time_us: np.ndarray
-    sensor: np.ndarray
-    state: np.ndarray
-    activity: np.ndarray
-    sensor_names: list[str]
-    state_names: list[str]
-    fine_names: list[str]
-    coarse_names: list[str]
-    coarse_of_fine: np.ndarray
-    windows: Windows
-    days: np.ndarray
-    captions: Captions
-    text_embeddings: np.ndarray | None
+    time_us: np.ndarray | None = None
+    sensor: np.ndarray | None = None
+    state: np.ndarray | None = None
+    activity: np.ndarray | None = None
+    sensor_names: list[str] | None = None
+    state_names: list[str] | None = None
+    fine_names: list[str] | None = None
+    coarse_names: list[str] | None = None
+    coarse_of_fine: np.ndarray | None = None
+    windows: Windows | None = None
+    days: np.ndarray | None = None
+    captions: Captions | None = None
+    text_embeddings: np.ndarray | None = None
+    pairs: list[tuple[str, str]] | None = None         # (sensor, state) per image
+    pair_embeddings: np.ndarray | None = None          # [pairs, dim] frozen vision vectors
+    event_pair: np.ndarray | None = None               # int32 pair row per event
+    vision_identity: dict | None = None
     entries: dict[str, Path] = field(default_factory=dict)
     built: dict[str, bool] = field(default_factory=dict)
 
@@ -183,47 +192,119 @@ def _texts_digest(texts: np.ndarray) -> str:
     return hashlib.sha256("\n".join(texts.tolist()).encode()).hexdigest()[:20]
 
 
+def stage_images(home: Home, render: RenderConfig, cache: Cache):
+    plan = render.floor_plan or home.floor_plan
+    spec = {"version": STAGE_VERSIONS["images"], "layout": file_digest(home.source),
+            "plan": file_digest(plan) if plan and Path(plan).is_file() else plan,
+            "render": vars(render)}
+
+    def build(tmp: Path):
+        images, pairs = render_home(home, render)
+        keys = [image_key(*p) for p in pairs]
+        (tmp / "images").mkdir()
+        for image, key in zip(images, keys):
+            image.save(tmp / "images" / f"{key}.png")
+        contact_sheet(images, keys).save(tmp / "contact_sheet.png")
+        (tmp / "pairs.json").write_text(json.dumps(pairs))
+        return {"images": len(images), "image_size": render.image_size}
+
+    return cache.get_or_build("images", spec, build)
+
+
+def stage_vision(home: Home, images_entry: Path, render: RenderConfig, vision: VisionConfig,
+                 cache: Cache):
+    from PIL import Image
+
+    from sensorclip.plots import pca_2d, scatter_by_group
+    from sensorclip.vision import VisionBackbone, vision_identity
+    identity = vision_identity(vision)
+    spec = {"version": STAGE_VERSIONS["vision"], "images": images_entry.name, "backbone": identity}
+
+    def build(tmp: Path):
+        pairs = [tuple(p) for p in json.loads((images_entry / "pairs.json").read_text())]
+        keys = [image_key(*p) for p in pairs]
+        images = [Image.open(images_entry / "images" / f"{k}.png").convert("RGB") for k in keys]
+        vectors = VisionBackbone(vision).embed(images)
+        save_npz(tmp / "embeddings.npz", embeddings=vectors,
+                 sensor_ids=np.array([p[0] for p in pairs]), states=np.array([p[1] for p in pairs]),
+                 image_keys=np.array(keys), backbone=np.array(vision.model_id),
+                 revision=np.array(identity["weights"]), dim=np.array(vectors.shape[1]),
+                 image_size=np.array(render.image_size), render_hash=np.array(images_entry.name))
+        rooms = [home.sensors[p[0]].room for p in pairs]
+        inactive = np.array([normalise_state(p[1]) not in ACTIVE for p in pairs])
+        tag = "" if vision.pretrained else " (random init, not pretrained)"
+        scatter_by_group(pca_2d(vectors), rooms, tmp / "pca_rooms.png",
+                         f"{home.name}: {vision.name} pair embeddings{tag}, PCA by room",
+                         labels=keys, hollow=inactive)
+        return {"pairs": len(pairs), "dim": int(vectors.shape[1]), **identity}
+
+    return cache.get_or_build("vision", spec, build)
+
+
 # ---------------------------------------------------------------------------------------------
 # The whole chain
 
 
 def prepare(data: DataConfig, windows: WindowConfig, split: SplitConfig, captions: CaptionConfig,
-            text=None, cache_dir: str | Path = "cache") -> Prepared:
-    """Run (or reuse) every stage and load the results; ``text=None`` skips text embeddings."""
+            text=None, render: RenderConfig | None = None, vision: VisionConfig | None = None,
+            cache_dir: str | Path = "cache", stages: tuple[str, ...] = STAGES) -> Prepared:
+    """Run (or reuse) the stages and load the results.
+
+    ``stages`` picks among data, text, images and vision (text needs data, vision needs images);
+    a stage whose config is None is skipped.
+    """
+    unknown = sorted(set(stages) - set(STAGES))
+    if unknown:
+        raise SensorClipError(f"unknown prepare stage(s) {unknown}; choose from {list(STAGES)}")
     cache = Cache(cache_dir)
     cache.clean_stale_temps()
     home = load_home(data.layout)
-    log_path, log_entry, log_built = stage_log(data, home, cache)
-    events_entry, events_built = stage_events(log_path, data, home, cache)
-    windows_entry, windows_built = stage_windows(events_entry, windows, split, home, cache)
-    captions_entry, captions_built = stage_captions(events_entry, windows_entry, captions, home,
-                                                    cache)
     entries, built = {}, {}
-    if log_entry is not None:
-        entries["simulate"], built["simulate"] = log_entry, log_built
-    entries.update(events=events_entry, windows=windows_entry, captions=captions_entry)
-    built.update(events=events_built, windows=windows_built, captions=captions_built)
-    embeddings = None
-    if text is not None:
-        text_entry, built["text"] = stage_text(captions_entry, text, cache)
-        entries["text"] = text_entry
-        embeddings = load_npz(text_entry / "text.npz", ("embeddings",))["embeddings"]
-    return _load(home, entries, built, embeddings)
+    if "data" in stages or "text" in stages:
+        log_path, log_entry, log_built = stage_log(data, home, cache)
+        if log_entry is not None:
+            entries["simulate"], built["simulate"] = log_entry, log_built
+        entries["events"], built["events"] = stage_events(log_path, data, home, cache)
+        entries["windows"], built["windows"] = stage_windows(entries["events"], windows, split,
+                                                             home, cache)
+        entries["captions"], built["captions"] = stage_captions(
+            entries["events"], entries["windows"], captions, home, cache)
+    if "text" in stages and text is not None:
+        entries["text"], built["text"] = stage_text(entries["captions"], text, cache)
+    if render is not None and ("images" in stages or "vision" in stages):
+        entries["images"], built["images"] = stage_images(home, render, cache)
+    if vision is not None and render is not None and "vision" in stages:
+        entries["vision"], built["vision"] = stage_vision(home, entries["images"], render, vision,
+                                                          cache)
+    prep = _load(home, entries, built)
+    if prep.pairs is not None and "events" in entries:
+        table = pair_table(prep.sensor_names, prep.state_names, prep.pairs)
+        check_pairs_covered(table, prep.sensor, prep.state, prep.sensor_names, prep.state_names)
+        prep.event_pair = table[prep.sensor, prep.state]
+    return prep
 
 
-def _load(home: Home, entries: dict[str, Path], built: dict[str, bool],
-          embeddings: np.ndarray | None) -> Prepared:
-    ev = load_npz(entries["events"] / "events.npz")
-    win = load_npz(entries["windows"] / "windows.npz")
-    cap = load_npz(entries["captions"] / "captions.npz")
-    windows = Windows(**{k: win[k] for k in Windows.__dataclass_fields__})
-    return Prepared(
-        home=home, time_us=ev["time_us"], sensor=ev["sensor"], state=ev["state"],
-        activity=ev["activity"], sensor_names=ev["sensor_names"].tolist(),
-        state_names=ev["state_names"].tolist(), fine_names=win["fine_names"].tolist(),
-        coarse_names=win["coarse_names"].tolist(), coarse_of_fine=win["coarse_of_fine"],
-        windows=windows, days=win["days"], captions=Captions(cap["texts"].tolist(), cap["index"]),
-        text_embeddings=embeddings, entries=entries, built=built)
+def _load(home: Home, entries: dict[str, Path], built: dict[str, bool]) -> Prepared:
+    prep = Prepared(home=home, entries=entries, built=built)
+    if "events" in entries:
+        ev = load_npz(entries["events"] / "events.npz")
+        win = load_npz(entries["windows"] / "windows.npz")
+        cap = load_npz(entries["captions"] / "captions.npz")
+        prep.time_us, prep.sensor, prep.state = ev["time_us"], ev["sensor"], ev["state"]
+        prep.activity = ev["activity"]
+        prep.sensor_names, prep.state_names = ev["sensor_names"].tolist(), ev["state_names"].tolist()
+        prep.fine_names, prep.coarse_names = win["fine_names"].tolist(), win["coarse_names"].tolist()
+        prep.coarse_of_fine, prep.days = win["coarse_of_fine"], win["days"]
+        prep.windows = Windows(**{k: win[k] for k in Windows.__dataclass_fields__})
+        prep.captions = Captions(cap["texts"].tolist(), cap["index"])
+    if "text" in entries:
+        prep.text_embeddings = load_npz(entries["text"] / "text.npz", ("embeddings",))["embeddings"]
+    if "vision" in entries:
+        vis = load_npz(entries["vision"] / "embeddings.npz", ("embeddings", "sensor_ids", "states"))
+        prep.pairs = list(zip(vis["sensor_ids"].tolist(), vis["states"].tolist()))
+        prep.pair_embeddings = vis["embeddings"]
+        prep.vision_identity = provenance(entries["vision"])["summary"]
+    return prep
 
 
 def configs_from(cfg: Mapping[str, Any]):
@@ -232,8 +313,11 @@ def configs_from(cfg: Mapping[str, Any]):
     if cfg.get("text") is not None:
         from sensorclip.text import TextEncoderConfig
         text_cfg = TextEncoderConfig(**cfg["text"])
-    return (DataConfig(**cfg["data"]), WindowConfig(**cfg["windows"]), SplitConfig(**cfg["split"]),
-            CaptionConfig(**cfg["captions"]), text_cfg)
+    render = RenderConfig(**cfg["render"]) if cfg.get("render") is not None else None
+    vision = VisionConfig(**cfg["model"]) if cfg.get("model") is not None else None
+    return dict(data=DataConfig(**cfg["data"]), windows=WindowConfig(**cfg["windows"]),
+                split=SplitConfig(**cfg["split"]), captions=CaptionConfig(**cfg["captions"]),
+                text=text_cfg, render=render, vision=vision)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,18 +325,32 @@ def configs_from(cfg: Mapping[str, Any]):
 
 
 def summary_rows(prep: Prepared) -> dict[str, Any]:
-    w = prep.windows
-    per_split = {name: int((w.split == i).sum()) for i, name in enumerate(SPLITS)}
-    fine = {prep.fine_names[k]: np.bincount(w.split[w.fine == k], minlength=3).tolist()
-            for k in np.unique(w.fine)}
-    coarse = {prep.coarse_names[k]: np.bincount(w.split[w.coarse == k], minlength=3).tolist()
-              for k in np.unique(w.coarse)}
-    report = provenance(prep.entries["events"])["summary"]
-    return {"home": prep.home.name, "events": len(prep.time_us), "days": len(prep.days),
-            "windows": per_split, "unique_captions": len(prep.captions.texts),
-            "captions_per_window": int(prep.captions.index.shape[1]),
-            "text_dim": None if prep.text_embeddings is None else prep.text_embeddings.shape[1],
-            "fine_labels": fine, "coarse_labels": coarse, "parse_report": report}
+    info: dict[str, Any] = {"home": prep.home.name}
+    if prep.windows is not None:
+        w = prep.windows
+        info.update(
+            events=len(prep.time_us), days=len(prep.days),
+            windows={name: int((w.split == i).sum()) for i, name in enumerate(SPLITS)},
+            unique_captions=len(prep.captions.texts),
+            captions_per_window=int(prep.captions.index.shape[1]),
+            coarse_labels={prep.coarse_names[k]: np.bincount(w.split[w.coarse == k],
+                                                             minlength=3).tolist()
+                           for k in np.unique(w.coarse)},
+            fine_labels={prep.fine_names[k]: np.bincount(w.split[w.fine == k],
+                                                         minlength=3).tolist()
+                         for k in np.unique(w.fine)},
+            parse_report=provenance(prep.entries["events"])["summary"])
+    if prep.text_embeddings is not None:
+        info["text_dim"] = int(prep.text_embeddings.shape[1])
+    if prep.pair_embeddings is not None:
+        info["vision"] = {**prep.vision_identity, "pairs": len(prep.pairs)}
+    return info
+
+
+def describe_backbone(identity: dict) -> str:
+    """'dinov2 facebook/dinov2-base (pretrained)' or '... (random init, NOT pretrained)'."""
+    status = "pretrained" if identity.get("pretrained") else "random init, NOT pretrained"
+    return f"{identity.get('family')} {identity.get('model_id')} ({status})"
 
 
 def print_summary(prep: Prepared, seconds: float) -> None:
@@ -267,26 +365,33 @@ def print_summary(prep: Prepared, seconds: float) -> None:
         stages.add_row(stage, "built" if prep.built.get(stage) else "reused", str(entry))
     console.print(stages)
     facts = Table(show_header=False)
-    report = info["parse_report"]
-    facts.add_row("events", f"{info['events']:,} (+{report['numeric_readings']:,} numeric readings "
-                            f"kept apart)")
-    facts.add_row("days", str(info["days"]))
-    facts.add_row("windows", ", ".join(f"{k} {v:,}" for k, v in info["windows"].items()))
-    facts.add_row("unique captions", f"{info['unique_captions']:,} "
-                                     f"({info['captions_per_window']} per window)")
-    if info["text_dim"]:
+    if "events" in info:
+        report = info["parse_report"]
+        facts.add_row("events", f"{info['events']:,} (+{report['numeric_readings']:,} numeric "
+                                "readings kept apart)")
+        facts.add_row("days", str(info["days"]))
+        facts.add_row("windows", ", ".join(f"{k} {v:,}" for k, v in info["windows"].items()))
+        facts.add_row("unique captions", f"{info['unique_captions']:,} "
+                                         f"({info['captions_per_window']} per window)")
+        problems = {k: report[k] for k in ("skipped", "out_of_order", "unclosed_spans",
+                                           "unmatched_ends", "dropped_unknown_sensors")
+                    if report[k]}
+        if problems:
+            facts.add_row("log issues", json.dumps(problems))
+    if "text_dim" in info:
         facts.add_row("text embeddings", f"{info['unique_captions']:,} x {info['text_dim']}")
-    problems = {k: report[k] for k in ("skipped", "out_of_order", "unclosed_spans",
-                                       "unmatched_ends", "dropped_unknown_sensors") if report[k]}
-    if problems:
-        facts.add_row("log issues", json.dumps(problems))
+    if "vision" in info:
+        vision = info["vision"]
+        facts.add_row("vision embeddings", f"{vision['pairs']} (sensor, state) pairs x "
+                                           f"{vision['dim']}: {describe_backbone(vision)}")
     console.print(facts)
-    labels = Table(title="windows per coarse label (majority label)")
-    for column in ("coarse label", "train", "val", "test"):
-        labels.add_column(column, justify="right" if column != "coarse label" else "left")
-    for name, counts in sorted(info["coarse_labels"].items(), key=lambda kv: -sum(kv[1])):
-        labels.add_row(name, *map(str, counts))
-    console.print(labels)
+    if "coarse_labels" in info:
+        labels = Table(title="windows per coarse label (majority label)")
+        for column in ("coarse label", "train", "val", "test"):
+            labels.add_column(column, justify="left" if column == "coarse label" else "right")
+        for name, counts in sorted(info["coarse_labels"].items(), key=lambda kv: -sum(kv[1])):
+            labels.add_row(name, *map(str, counts))
+        console.print(labels)
 
 
 def main() -> None:
@@ -299,8 +404,9 @@ def main() -> None:
     def _main(cfg) -> None:
         resolved = OmegaConf.to_container(cfg, resolve=True)
         started = time.perf_counter()
-        prep = run_cleanly(lambda: prepare(*configs_from(resolved),
-                                           cache_dir=resolved["paths"]["cache_dir"]))
+        prep = run_cleanly(lambda: prepare(**configs_from(resolved),
+                                           cache_dir=resolved["paths"]["cache_dir"],
+                                           stages=tuple(resolved.get("stages", STAGES))))
         print_summary(prep, time.perf_counter() - started)
 
     _main()

@@ -1,0 +1,49 @@
+"""Figures shared by the pipeline stages (matplotlib, headless)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+
+def pca_2d(vectors: np.ndarray) -> np.ndarray:
+    centred = vectors - vectors.mean(axis=0, keepdims=True)
+    if len(vectors) < 2:
+        return np.zeros((len(vectors), 2))
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return centred @ vt[:2].T if vt.shape[0] >= 2 else np.c_[centred @ vt[:1].T, np.zeros(len(vectors))]
+
+
+def scatter_by_group(points: np.ndarray, groups: Sequence[str], path: str | Path, title: str,
+                     labels: Sequence[str] | None = None, hollow: np.ndarray | None = None) -> Path:
+    """2-D scatter coloured by group; ``hollow`` marks points drawn as rings (e.g. OFF states)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = sorted(set(groups))
+    cmap = plt.get_cmap("tab20", max(len(names), 1))
+    fig, ax = plt.subplots(figsize=(7.5, 6), dpi=110)
+    groups = np.asarray(groups)
+    hollow = np.zeros(len(points), bool) if hollow is None else np.asarray(hollow)
+    for k, name in enumerate(names):
+        for ring in (False, True):
+            sel = (groups == name) & (hollow == ring)
+            if sel.any():
+                ax.scatter(points[sel, 0], points[sel, 1], s=36,
+                           facecolors="none" if ring else cmap(k), edgecolors=cmap(k),
+                           label=name if not ring or not ((groups == name) & ~hollow).any() else None)
+    if labels is not None and len(points) <= 150:
+        for (x, y), text in zip(points, labels):
+            ax.annotate(text, (x, y), fontsize=5, alpha=0.6, xytext=(2, 2),
+                        textcoords="offset points")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="best", markerscale=0.8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

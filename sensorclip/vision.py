@@ -1,0 +1,230 @@
+"""Frozen vision backbones: (sensor, state) images -> one embedding each.
+
+Families (Hydra group ``model``):
+- ``clip``: CLIPVisionModelWithProjection, the projected ``image_embeds`` (512-d for ViT-B/32);
+- ``dinov2``: Dinov2Model, ``pooler_output`` (the normalised CLS token, 768-d for base);
+- ``siglip``: SiglipVisionModel, ``pooler_output`` (attention-pooled, 768-d for base);
+- ``timm``: any timm model name, pooled pre-logit features (``num_classes=0``).
+
+``pretrained=false`` builds the same architecture from its config class with seeded random
+weights, which needs no download; the ``tiny`` preset is a random ViT-Tiny used by the demo and
+tests and is labelled "not pretrained" wherever results are printed. Preprocessing uses the
+model's own mean/std and input size and resizes the square render without cropping (DINOv2's
+processor would centre-crop 224 of 256 and cut markers at the border).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from sensorclip.errors import ModelNotAvailableError, SensorClipError
+from sensorclip.text import fingerprint_dir, hf_cache_snapshot, pick_device, resolve_model_dir
+
+FAMILIES = ("clip", "dinov2", "siglip", "timm")
+MEAN_STD = {
+    "clip": ((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)),
+    "dinov2": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    "siglip": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+}
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin")
+
+
+@dataclass(frozen=True)
+class VisionConfig:
+    name: str = "tiny"
+    family: str = "timm"
+    model_id: str = "vit_tiny_patch16_224"
+    path: str | None = None
+    pretrained: bool = False
+    batch_size: int = 32
+    device: str = "auto"
+    seed: int = 0
+    allow_download: bool = True
+
+    def __post_init__(self):
+        if self.family not in FAMILIES:
+            raise SensorClipError(f"model.family must be one of {FAMILIES}, got {self.family!r}; "
+                                  "pick a backbone with model=clip|dinov2|siglip|timm|tiny")
+
+
+class VisionBackbone:
+    """A frozen image model with the preprocessing it expects."""
+
+    def __init__(self, config: VisionConfig):
+        import torch
+        self.config = config
+        self.device = pick_device(config.device)
+        torch.manual_seed(config.seed)             # random-init weights are reproducible
+        if config.family == "timm":
+            self.model, self.revision, data = _load_timm(config)
+            self.mean, self.std, self.input_size = data
+        else:
+            self.model, self.revision, source = _load_hf(config)
+            self.mean, self.std = _mean_std(config.family, source)
+            # DINOv2 checkpoints say 518 but its processor feeds 224 crops; positions interpolate
+            self.input_size = 224 if config.family == "dinov2" else int(self.model.config.image_size)
+        self.model.eval().requires_grad_(False).to(self.device)
+
+    @property
+    def dim(self) -> int:
+        import torch
+        with torch.inference_mode():
+            probe = torch.zeros(1, 3, self.input_size, self.input_size, device=self.device)
+            return int(self.forward(probe).shape[-1])
+
+    def preprocess(self, images: Sequence) -> "torch.Tensor":
+        import torch
+        from PIL import Image
+        size = self.input_size
+        pixels = np.stack([np.asarray(im.convert("RGB").resize((size, size), Image.BICUBIC),
+                                      dtype=np.float32) / 255.0 for im in images])
+        pixels = (pixels - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        return torch.from_numpy(pixels).permute(0, 3, 1, 2).contiguous()
+
+    def forward(self, pixels) -> "torch.Tensor":
+        if self.config.family == "timm":
+            return self.model(pixels)
+        output = self.model(pixel_values=pixels)
+        return output.image_embeds if self.config.family == "clip" else output.pooler_output
+
+    def embed(self, images: Sequence, progress: bool = True) -> np.ndarray:
+        import torch
+        from tqdm.auto import tqdm
+        chunks = []
+        size = self.config.batch_size
+        with torch.inference_mode():
+            for lo in tqdm(range(0, len(images), size), desc=f"vision [{self.config.name}]",
+                           unit="batch", disable=not progress):
+                pixels = self.preprocess(images[lo:lo + size]).to(self.device)
+                chunks.append(self.forward(pixels).float().cpu().numpy())
+        vectors = np.concatenate(chunks)
+        if not np.isfinite(vectors).all():
+            raise SensorClipError(f"backbone {self.config.model_id} produced NaN/inf embeddings; "
+                                  "check the weights (model.path) and the rendered images")
+        return vectors
+
+
+def vision_identity(config: VisionConfig) -> dict:
+    """What decides the embeddings, found without loading the weights (for cache keys)."""
+    identity = {"family": config.family, "model_id": config.model_id,
+                "pretrained": config.pretrained}
+    if not config.pretrained:
+        local = None if config.family == "timm" else _optional_local(config)
+        arch = fingerprint_dir(local) if local else "default-config"
+        return {**identity, "weights": f"random-init-seed{config.seed}", "arch": arch}
+    if config.family == "timm":
+        weights = _timm_weights(config)
+        return {**identity, "weights": _file_digest(weights) if weights else "hub-latest"}
+    source, is_local = resolve_model_dir(config.model_id, config.path, None, option="model",
+                                         allow_download=config.allow_download,
+                                         what="vision backbone")
+    return {**identity, "weights": fingerprint_dir(source) if is_local else "hub-latest"}
+
+
+def _file_digest(path: Path) -> str:
+    from sensorclip.cache import file_digest
+    return file_digest(path)[:16]
+
+
+def _hf_classes(family: str):
+    import transformers as tf
+    return {"clip": (tf.CLIPVisionModelWithProjection, tf.CLIPVisionConfig),
+            "dinov2": (tf.Dinov2Model, tf.Dinov2Config),
+            "siglip": (tf.SiglipVisionModel, tf.SiglipVisionConfig)}[family]
+
+
+def _load_hf(config: VisionConfig):
+    """(model, revision, local source or None)."""
+    model_class, config_class = _hf_classes(config.family)
+    if not config.pretrained:
+        source = _optional_local(config)       # reuse a local config.json when there is one
+        arch = config_class.from_pretrained(source) if source else config_class()
+        return model_class(arch), f"random-init-seed{config.seed}", source
+    source, is_local = resolve_model_dir(config.model_id, config.path, None, option="model",
+                                         allow_download=config.allow_download,
+                                         what="vision backbone")
+    try:
+        model = model_class.from_pretrained(source, local_files_only=is_local)
+    except OSError as exc:
+        raise ModelNotAvailableError(
+            f"vision backbone {config.model_id!r} could not be loaded from {source} "
+            f"({exc.__class__.__name__}); point model.path at a complete download or pass "
+            "model.pretrained=false for random weights") from None
+    revision = fingerprint_dir(source) if is_local else "hub-latest"
+    return model, revision, source if is_local else None
+
+
+def _optional_local(config: VisionConfig) -> str | None:
+    if config.path and (Path(config.path).expanduser() / "config.json").is_file():
+        return str(Path(config.path).expanduser())
+    snapshot = hf_cache_snapshot(config.model_id)
+    return str(snapshot) if snapshot else None
+
+
+def _mean_std(family: str, source: str | None):
+    if source:
+        processor = Path(source) / "preprocessor_config.json"
+        if processor.is_file():
+            values = json.loads(processor.read_text())
+            if "image_mean" in values and "image_std" in values:
+                return tuple(values["image_mean"]), tuple(values["image_std"])
+    return MEAN_STD[family]
+
+
+def _load_timm(config: VisionConfig):
+    """(model, revision, (mean, std, input size)) for a timm model name."""
+    import timm
+    from timm.data import resolve_data_config
+    kwargs = {"num_classes": 0}
+    revision = f"random-init-seed{config.seed}"
+    if config.pretrained:
+        weights = _timm_weights(config)
+        if weights is not None:
+            kwargs["pretrained_cfg_overlay"] = {"file": str(weights)}
+            revision = _file_digest(weights)
+        else:
+            revision = "hub-latest"
+    try:
+        model = timm.create_model(config.model_id, pretrained=config.pretrained, **kwargs)
+    except RuntimeError as exc:
+        if "Unknown model" in str(exc):
+            raise SensorClipError(f"timm has no model {config.model_id!r}; see timm.list_models()"
+                                  " for names (model.model_id=...)") from None
+        raise
+    data = resolve_data_config({}, model=model)
+    return model, revision, (tuple(data["mean"]), tuple(data["std"]), int(data["input_size"][-1]))
+
+
+def _timm_weights(config: VisionConfig) -> Path | None:
+    """A local weights file: model.path (file or directory), else the HF cache's timm/<name>."""
+    candidates = []
+    if config.path:
+        path = Path(config.path).expanduser()
+        if path.is_file():
+            return path
+        candidates.append(path)
+    hub_id = config.model_id if "/" in config.model_id else f"timm/{config.model_id}"
+    snapshot = hf_cache_snapshot(hub_id)
+    if snapshot is not None:
+        candidates.append(snapshot)
+    for directory in candidates:
+        for name in WEIGHT_FILES:
+            if (directory / name).is_file():
+                return directory / name
+    if config.path:
+        raise ModelNotAvailableError(f"model.path={config.path} holds no weights file "
+                                     f"({', '.join(WEIGHT_FILES)}) for {config.model_id}")
+    from sensorclip.text import hub_reachable
+    import os
+    if config.allow_download and not os.environ.get("HF_HUB_OFFLINE") and hub_reachable():
+        return None
+    raise ModelNotAvailableError(
+        f"vision backbone {config.model_id!r} (timm) is not available offline (looked in the "
+        f"Hugging Face cache for {hub_id}). On a machine with network run "
+        f"`huggingface-cli download {hub_id} --local-dir DIR`, copy DIR here and pass "
+        "model.path=DIR, or pass model.pretrained=false for random weights")
