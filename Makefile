@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: install test demo prepare train sweep report bench clean
+.PHONY: install test demo prepare images embeddings train sweep report bench clean
 
 install: $(STAMP)
 
@@ -23,6 +23,12 @@ demo: install                 ## the main job on the embedded demo home (no down
 
 prepare: install              ## data-side caches, e.g. make prepare ARGS="data=milan data.raw_path=..."
 	$(BIN)/python -m sensorclip.prepare $(ARGS)
+
+images: install               ## (sensor, state) images + contact sheet: make images ARGS="data=milan"
+	$(BIN)/python -m sensorclip.prepare 'stages=[images]' $(ARGS)
+
+embeddings: install           ## frozen vision embeddings: make embeddings ARGS="model=dinov2"
+	$(BIN)/python -m sensorclip.prepare 'stages=[images,vision]' $(ARGS)
 
 train: install                ## one training run, e.g. make train ARGS="model=dinov2"
 	$(BIN)/python -m sensorclip.train $(ARGS)

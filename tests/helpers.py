@@ -43,3 +43,40 @@ def tiny_text_model(directory: Path, kind: str = "bert", seed: int = 0) -> Path:
         raise ValueError(kind)
     model.save_pretrained(directory)
     return directory
+
+
+def tiny_vision_model(directory: Path, family: str, seed: int = 0) -> Path:
+    """Save a tiny random vision model of the real class, with a preprocessor config."""
+    import json
+
+    import torch
+    import transformers as tf
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    common = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                  num_attention_heads=4, image_size=64, patch_size=16)
+    if family == "clip":
+        model = tf.CLIPVisionModelWithProjection(tf.CLIPVisionConfig(**common, projection_dim=24))
+    elif family == "dinov2":
+        model = tf.Dinov2Model(tf.Dinov2Config(**{**common, "patch_size": 14}))
+    elif family == "siglip":
+        model = tf.SiglipVisionModel(tf.SiglipVisionConfig(**common))
+    else:
+        raise ValueError(family)
+    model.save_pretrained(directory)
+    (directory / "preprocessor_config.json").write_text(json.dumps(
+        {"image_mean": [0.4, 0.4, 0.4], "image_std": [0.3, 0.3, 0.3]}))
+    return directory
+
+
+def tiny_timm_weights(path: Path, name: str = "vit_tiny_patch16_224", seed: int = 0) -> Path:
+    """A timm ViT state dict saved as safetensors, standing in for downloaded weights."""
+    import timm
+    import torch
+    from safetensors.torch import save_file
+    torch.manual_seed(seed)
+    model = timm.create_model(name, pretrained=False, num_classes=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    return path
