@@ -1,0 +1,171 @@
+"""LightningDataModule: windows as index tensors into the event arrays and the two caches.
+
+Everything lives in memory as tensors: per event its (sensor, state) pair row and timestamp, per
+window its start, length, labels and caption ids, per unique caption its text embedding. A batch
+is built in one go from a list of window indices with tensor gathers (``WindowBatches``): no
+per-window Python objects, no per-event loop. Training draws a random paraphrase per window per
+epoch; validation and test always use the first one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+
+from sensorclip.prepare import Prepared, prepare
+from sensorclip.windows import SPLITS
+
+US_PER_S = 1_000_000
+US_PER_HOUR = 3600 * US_PER_S
+US_PER_DAY = 24 * US_PER_HOUR
+
+
+@dataclass(frozen=True)
+class LoaderConfig:
+    batch_size: int = 64
+    eval_batch_size: int = 256
+    num_workers: int = 0
+    pin_memory: bool = True          # only used on a GPU
+    bucket_by_length: bool = False   # group windows of similar length (fixed-duration windows)
+
+
+class WindowBatches(Dataset):
+    """``dataset[list of window indices]`` -> one padded batch of tensors."""
+
+    def __init__(self, event_pair: torch.Tensor, event_time_us: torch.Tensor, pad_index: int,
+                 start: np.ndarray, length: np.ndarray, captions: np.ndarray,
+                 text: torch.Tensor, fine: np.ndarray, coarse: np.ndarray, train: bool):
+        self.event_pair, self.event_time_us = event_pair, event_time_us
+        self.pad_index = pad_index
+        self.start = torch.as_tensor(start, dtype=torch.long)
+        self.length = torch.as_tensor(length, dtype=torch.long)
+        self.captions = torch.as_tensor(captions, dtype=torch.long)
+        self.text = text
+        self.fine = torch.as_tensor(fine, dtype=torch.long)
+        self.coarse = torch.as_tensor(coarse, dtype=torch.long)
+        self.train = train
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def __getitem__(self, indices) -> dict[str, torch.Tensor]:
+        index = torch.as_tensor(indices, dtype=torch.long)
+        start, length = self.start[index], self.length[index]
+        offsets = torch.arange(int(length.max()))
+        valid = offsets[None, :] < length[:, None]
+        position = (start[:, None] + offsets[None, :]).clamp(max=len(self.event_pair) - 1)
+        pair = torch.where(valid, self.event_pair[position], self.pad_index)
+        time_us = self.event_time_us[position]
+        delta = torch.zeros(valid.shape, dtype=torch.float32)
+        delta[:, 1:] = ((time_us[:, 1:] - time_us[:, :-1]) / US_PER_S).float()
+        delta = delta.masked_fill(~valid, 0)
+        hour = ((time_us % US_PER_DAY) / US_PER_HOUR).float()
+        if self.train:
+            column = torch.randint(self.captions.shape[1], (len(index),))
+        else:
+            column = torch.zeros(len(index), dtype=torch.long)
+        caption = self.captions[index, column]
+        return {"pair": pair, "valid": valid, "delta_s": delta, "hour": hour,
+                "caption": caption, "text": self.text[caption], "fine": self.fine[index],
+                "coarse": self.coarse[index], "window": index}
+
+
+class LengthBucketSampler(torch.utils.data.Sampler):
+    """Shuffled batches of windows with similar lengths: less padding for variable windows."""
+
+    def __init__(self, lengths: np.ndarray, batch_size: int, drop_last: bool, bucket: int = 50):
+        self.lengths, self.batch_size, self.drop_last = lengths, batch_size, drop_last
+        self.bucket = bucket
+
+    def __iter__(self):
+        order = torch.randperm(len(self.lengths)).numpy()
+        span = self.batch_size * self.bucket
+        batches = []
+        for lo in range(0, len(order), span):
+            chunk = order[lo:lo + span]
+            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
+            batches += [chunk[i:i + self.batch_size].tolist()
+                        for i in range(0, len(chunk), self.batch_size)]
+        if self.drop_last:
+            batches = [b for b in batches if len(b) == self.batch_size]
+        for k in torch.randperm(len(batches)).tolist():
+            yield batches[k]
+
+    def __len__(self) -> int:
+        n = len(self.lengths)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+class SensorClipDataModule(L.LightningDataModule):
+    def __init__(self, stage_configs: dict, loader: LoaderConfig, cache_dir: str):
+        super().__init__()
+        self.stage_configs, self.loader, self.cache_dir = stage_configs, loader, cache_dir
+        self.prepared: Prepared | None = None
+        self.splits: dict[str, WindowBatches] = {}
+
+    # -- data -----------------------------------------------------------------------------------
+    def prepare_data(self) -> None:
+        """Build every missing cache (once, on the main process)."""
+        prepare(**self.stage_configs, cache_dir=self.cache_dir)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.prepared is not None:
+            return
+        prep = prepare(**self.stage_configs, cache_dir=self.cache_dir)
+        self.prepared = prep
+        event_pair = torch.as_tensor(prep.event_pair, dtype=torch.long)
+        event_time = torch.as_tensor(prep.time_us, dtype=torch.long)
+        text = torch.as_tensor(prep.text_embeddings, dtype=torch.float32)
+        w = prep.windows
+        for split_index, name in enumerate(SPLITS):
+            sel = w.split == split_index
+            self.splits[name] = WindowBatches(
+                event_pair, event_time, len(prep.pairs), w.start[sel], w.length[sel],
+                prep.captions.index[sel], text, w.fine[sel], w.coarse[sel], train=name == "train")
+
+    # -- what the model needs to know ------------------------------------------------------------
+    @property
+    def pair_embeddings(self) -> torch.Tensor:
+        return torch.as_tensor(self.prepared.pair_embeddings, dtype=torch.float32)
+
+    @property
+    def pair_xy(self) -> torch.Tensor:
+        """Sensor (x, y) of each pair, divided by the home's size: in [0, 1]."""
+        home = self.prepared.home
+        xy = np.array([home.sensors[s].xy for s, _ in self.prepared.pairs], dtype=np.float32)
+        return torch.as_tensor(xy / np.asarray(home.size, dtype=np.float32))
+
+    @property
+    def text_dim(self) -> int:
+        return int(self.prepared.text_embeddings.shape[1])
+
+    # -- loaders --------------------------------------------------------------------------------
+    def _loader(self, name: str) -> DataLoader:
+        dataset = self.splits[name]
+        if len(dataset) == 0:
+            raise RuntimeError(f"the {name} split has no windows")
+        train = name == "train"
+        size = self.loader.batch_size if train else self.loader.eval_batch_size
+        drop_last = train and len(dataset) >= size
+        if train and self.loader.bucket_by_length:
+            sampler = LengthBucketSampler(dataset.length.numpy(), size, drop_last)
+        else:
+            base = RandomSampler(dataset) if train else SequentialSampler(dataset)
+            sampler = BatchSampler(base, size, drop_last)
+        pin = self.loader.pin_memory and torch.cuda.is_available()
+        return DataLoader(dataset, sampler=sampler, batch_size=None,
+                          num_workers=self.loader.num_workers, pin_memory=pin,
+                          persistent_workers=self.loader.num_workers > 0)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train")
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test")

@@ -1,0 +1,199 @@
+"""The sensor encoder: event features -> transformer with ALiBi -> pooled, projected embedding.
+
+Plain ``nn.Module``s (no Lightning, no Hydra). Pre-LN transformer layers use PyTorch's fused
+``scaled_dot_product_attention`` with one additive mask that combines the ALiBi distance bias
+(geometric slopes per head) with the key padding mask. The CLS token sits at position 0 and is
+exempt from the distance penalty in both directions, so it summarises the whole window; real
+tokens are penalised by their distance. Padding sits after the real tokens, so it never shifts a
+real token's position and, being masked as a key, never changes the output.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from sensorclip.errors import SensorClipError
+from sensorclip.features import EventFeatures, FeatureConfig
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    d_model: int = 768
+    n_layers: int = 6
+    n_heads: int = 8
+    d_ff: int = 3072
+    dropout: float = 0.1
+    positions: str = "alibi"           # alibi | learned
+    max_len: int = 512                 # learned positions only
+    pooling: str = "cls_mean"          # cls | mean | cls_mean
+    pooling_cls_weight: float = 0.5
+    head: str = "mlp"                  # linear | mlp
+    head_hidden: int = 1024
+    projection_dim: int | None = 512   # None: the text embedding size
+    trainable_input_projection: bool = False
+
+    def __post_init__(self):
+        if self.d_model % self.n_heads:
+            raise SensorClipError(f"encoder.d_model ({self.d_model}) must be divisible by "
+                             f"encoder.n_heads ({self.n_heads})")
+        if self.positions not in ("alibi", "learned"):
+            raise SensorClipError("encoder.positions must be alibi or learned")
+        if self.pooling not in ("cls", "mean", "cls_mean"):
+            raise SensorClipError("encoder.pooling must be cls, mean or cls_mean")
+        if self.head not in ("linear", "mlp"):
+            raise SensorClipError("encoder.head must be linear or mlp")
+        if not 0 <= self.pooling_cls_weight <= 1:
+            raise SensorClipError("encoder.pooling_cls_weight must be in [0, 1]")
+
+
+def alibi_slopes(n_heads: int) -> torch.Tensor:
+    """Geometric slopes 2^(-8/n), 2^(-16/n), ... (Press et al.), interleaved for non-powers of 2."""
+    def powers(n):
+        start = 2 ** (-8 / n)
+        return [start ** (i + 1) for i in range(n)]
+    if math.log2(n_heads).is_integer():
+        return torch.tensor(powers(n_heads))
+    closest = 2 ** math.floor(math.log2(n_heads))
+    extra = powers(2 * closest)[0::2][: n_heads - closest]
+    return torch.tensor(powers(closest) + extra)
+
+
+def alibi_bias(n_heads: int, length: int, device=None) -> torch.Tensor:
+    """[heads, L, L] additive bias -slope * |i - j|, zero on the CLS row and column (index 0)."""
+    position = torch.arange(length, device=device)
+    distance = (position[None, :] - position[:, None]).abs().float()
+    distance[0, :] = 0
+    distance[:, 0] = 0
+    return -alibi_slopes(n_heads).to(device)[:, None, None] * distance
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, d_model: int, n_heads: int, dropout: float):
+        super().__init__()
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.out = nn.Linear(d_model, d_model)
+        self.dropout = dropout
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        batch, length, width = x.shape
+        q, k, v = self.qkv(x).view(batch, length, 3, self.n_heads, -1).permute(2, 0, 3, 1, 4)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                           dropout_p=self.dropout if self.training else 0.0)
+        return self.out(y.transpose(1, 2).reshape(batch, length, width))
+
+
+class Block(nn.Module):
+    """Pre-LN: x + attn(LN(x)); x + mlp(LN(x))."""
+
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(d_model)
+        self.attn = SelfAttention(d_model, n_heads, dropout)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.mlp = nn.Sequential(nn.Linear(d_model, d_ff), nn.GELU(), nn.Dropout(dropout),
+                                 nn.Linear(d_ff, d_model))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop(self.attn(self.norm1(x), mask))
+        return x + self.drop(self.mlp(self.norm2(x)))
+
+
+def projection_head(kind: str, d_in: int, d_out: int, hidden: int, dropout: float) -> nn.Module:
+    if kind == "linear":
+        return nn.Linear(d_in, d_out, bias=False)
+    return nn.Sequential(nn.Linear(d_in, hidden), nn.GELU(), nn.Dropout(dropout),
+                         nn.Linear(hidden, d_out, bias=False))
+
+
+class SensorEncoder(nn.Module):
+    """Window of events -> L2-normalised embedding of size ``projection_dim``."""
+
+    def __init__(self, pair_embeddings: torch.Tensor, pair_xy: torch.Tensor,
+                 config: EncoderConfig, features: FeatureConfig, projection_dim: int):
+        super().__init__()
+        self.config = config
+        d = config.d_model
+        self.features = EventFeatures(pair_embeddings, pair_xy, d, features,
+                                      config.trainable_input_projection)
+        self.cls = nn.Parameter(torch.randn(1, 1, d) * 0.02)
+        if config.positions == "learned":
+            self.position = nn.Embedding(config.max_len + 1, d)
+            nn.init.normal_(self.position.weight, std=0.02)
+        self.drop = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(d, config.n_heads, config.d_ff, config.dropout)
+                                    for _ in range(config.n_layers))
+        self.norm = nn.LayerNorm(d)
+        self.head = projection_head(config.head, d, projection_dim, config.head_hidden,
+                                    config.dropout)
+        self._bias_cache: dict[tuple, torch.Tensor] = {}
+
+    @property
+    def pad_index(self) -> int:
+        return self.features.pad_index
+
+    def attention_mask(self, valid: torch.Tensor) -> torch.Tensor:
+        """[B, H or 1, L+1, L+1] additive mask: ALiBi bias plus -inf on padded keys."""
+        batch, length = valid.shape
+        keys = torch.cat([valid.new_ones(batch, 1), valid], dim=1)
+        pad = torch.zeros(batch, 1, 1, length + 1, device=valid.device)
+        pad = pad.masked_fill(~keys[:, None, None, :], float("-inf"))
+        if self.config.positions != "alibi":
+            return pad
+        key = (length + 1, str(valid.device))
+        if key not in self._bias_cache:
+            self._bias_cache = {key: alibi_bias(self.config.n_heads, length + 1, valid.device)}
+        return pad + self._bias_cache[key][None]
+
+    def encode_tokens(self, pair_index, valid, delta_s=None, hour=None) -> torch.Tensor:
+        """Final hidden states [B, L+1, d] (CLS first)."""
+        x = self.features(pair_index, delta_s, hour)
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1)
+        if self.config.positions == "learned":
+            if x.shape[1] > self.config.max_len + 1:
+                raise SensorClipError(f"window of {x.shape[1] - 1} events exceeds encoder.max_len")
+            x = x + self.position.weight[: x.shape[1]]
+        x = self.drop(x)
+        mask = self.attention_mask(valid).to(x.dtype)
+        for block in self.blocks:
+            x = block(x, mask)
+        return self.norm(x)
+
+    def pool(self, hidden: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        cls = hidden[:, 0]
+        weights = valid.to(hidden.dtype).unsqueeze(-1)
+        mean = (hidden[:, 1:] * weights).sum(1) / weights.sum(1).clamp(min=1)
+        if self.config.pooling == "cls":
+            return cls
+        if self.config.pooling == "mean":
+            return mean
+        w = self.config.pooling_cls_weight
+        return w * cls + (1 - w) * mean
+
+    def forward(self, pair_index, valid, delta_s=None, hour=None) -> torch.Tensor:
+        pooled = self.pool(self.encode_tokens(pair_index, valid, delta_s, hour), valid)
+        return F.normalize(self.head(pooled), dim=-1)
+
+
+class TextProjection(nn.Module):
+    """Optional trainable map of the frozen text embeddings into the shared space."""
+
+    def __init__(self, kind: str, d_in: int, d_out: int, hidden: int = 1024,
+                 dropout: float = 0.1):
+        super().__init__()
+        if kind == "none":
+            if d_in != d_out:
+                raise SensorClipError(f"text embeddings are {d_in}-d but encoder.projection_dim is "
+                                 f"{d_out}: set text_projection=linear|mlp or projection_dim=null")
+            self.head = nn.Identity()
+        else:
+            self.head = projection_head(kind, d_in, d_out, hidden, dropout)
+
+    def forward(self, text: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.head(text), dim=-1)

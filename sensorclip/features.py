@@ -1,0 +1,119 @@
+"""Per-event input features: the frozen (sensor, state) image embedding and optional extras.
+
+Every event is a row of the frozen pair table (one image embedding per (sensor, state)). The
+input projection maps it to ``d_model``; it is frozen by default, and then the product
+embedding x projection is folded once into a ``[pairs + 1, d_model]`` table, so an event costs one
+gather (the extra last row is the padding token). Optional additions (Hydra group ``features``):
+Fourier features of the sensor's (x, y) normalised by the home's size, log-bucketed time since the
+previous event, and time of day.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    coords: bool = False
+    coord_frequencies: int = 8        # sin/cos of pi * 2^k * x for k < coord_frequencies
+    time_delta: bool = False
+    delta_buckets: int = 64
+    max_delta_s: float = 3600.0       # deltas above this share the last bucket
+    time_of_day: bool = False
+    tod_harmonics: int = 4
+
+
+class InputProjection(nn.Module):
+    """Pair embedding -> d_model: centre, L2-normalise, project (orthogonal init), RMS 1.
+
+    Centring over the pairs matters: every image shows the same floor plan, so the raw vectors
+    share one large component and differ only in a small sensor-specific part.
+    """
+
+    def __init__(self, pair_embeddings: torch.Tensor, d_model: int, trainable: bool = False):
+        super().__init__()
+        self.trainable = trainable
+        vectors = pair_embeddings.float()
+        centred = vectors - vectors.mean(dim=0, keepdim=True) if len(vectors) > 1 else vectors
+        self.register_buffer("pairs", nn.functional.normalize(centred, dim=-1))
+        self.linear = nn.Linear(pair_embeddings.shape[1], d_model, bias=False)
+        nn.init.orthogonal_(self.linear.weight)
+        self.scale = math.sqrt(d_model)
+        self.linear.requires_grad_(trainable)
+        if not trainable:
+            self.register_buffer("folded", self._table().detach())
+
+    def project(self, vectors: torch.Tensor) -> torch.Tensor:
+        """The per-token definition; the folded table is this applied once per pair."""
+        return nn.functional.normalize(self.linear(vectors), dim=-1) * self.scale
+
+    def _table(self) -> torch.Tensor:
+        table = self.project(self.pairs)
+        return torch.cat([table, table.new_zeros(1, table.shape[1])])   # last row: padding
+
+    def forward(self, pair_index: torch.Tensor) -> torch.Tensor:
+        table = self.folded if not self.trainable else self._table()
+        return table[pair_index]
+
+    @property
+    def pad_index(self) -> int:
+        return self.pairs.shape[0]
+
+
+def fourier(values: torch.Tensor, frequencies: int) -> torch.Tensor:
+    """[..., n] in [0, 1] -> [..., n * 2 * frequencies] of sin/cos(pi * 2^k * v)."""
+    scales = math.pi * 2.0 ** torch.arange(frequencies, device=values.device, dtype=values.dtype)
+    angles = values.unsqueeze(-1) * scales
+    return torch.cat([angles.sin(), angles.cos()], dim=-1).flatten(-2)
+
+
+def delta_bucket(delta_s: torch.Tensor, buckets: int, max_delta_s: float) -> torch.Tensor:
+    """Logarithmic buckets: 0 s -> 0, max_delta_s and above -> buckets - 1."""
+    scaled = torch.log1p(delta_s.clamp(min=0)) / math.log1p(max_delta_s)
+    return (scaled * (buckets - 1)).floor().clamp(0, buckets - 1).long()
+
+
+class EventFeatures(nn.Module):
+    """Sum of the projected image embedding and the enabled extra features, per event."""
+
+    def __init__(self, pair_embeddings: torch.Tensor, pair_xy: torch.Tensor, d_model: int,
+                 config: FeatureConfig, trainable_projection: bool = False):
+        super().__init__()
+        self.config = config
+        self.inputs = InputProjection(pair_embeddings, d_model, trainable_projection)
+        xy = torch.cat([pair_xy.float(), pair_xy.new_zeros(1, 2).float()])    # padding row
+        self.register_buffer("pair_xy", xy)
+        if config.coords:
+            self.coord_proj = nn.Linear(4 * config.coord_frequencies, d_model)
+        if config.time_delta:
+            self.delta_embed = nn.Embedding(config.delta_buckets, d_model)
+            nn.init.normal_(self.delta_embed.weight, std=0.02)
+        if config.time_of_day:
+            self.tod_proj = nn.Linear(2 * config.tod_harmonics, d_model)
+
+    @property
+    def pad_index(self) -> int:
+        return self.inputs.pad_index
+
+    def forward(self, pair_index: torch.Tensor, delta_s: torch.Tensor | None = None,
+                hour: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.inputs(pair_index)
+        if self.config.coords:
+            x = x + self.coord_proj(fourier(self.pair_xy[pair_index], self.config.coord_frequencies))
+        if self.config.time_delta:
+            if delta_s is None:
+                raise ValueError("features.time_delta needs per-event time deltas")
+            x = x + self.delta_embed(delta_bucket(delta_s, self.config.delta_buckets,
+                                                  self.config.max_delta_s))
+        if self.config.time_of_day:
+            if hour is None:
+                raise ValueError("features.time_of_day needs per-event hours")
+            k = torch.arange(1, self.config.tod_harmonics + 1, device=hour.device, dtype=hour.dtype)
+            angles = 2 * math.pi * hour.unsqueeze(-1) / 24.0 * k
+            x = x + self.tod_proj(torch.cat([angles.sin(), angles.cos()], dim=-1))
+        return x

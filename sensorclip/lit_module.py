@@ -1,0 +1,153 @@
+"""LightningModule: thin glue around SensorEncoder, the text projection and the loss.
+
+Optimisation: AdamW with decoupled weight decay on matrices only (no decay on biases, norms, the
+CLS token, embeddings or the loss's temperature/bias), linear warm-up then cosine decay per step
+over the run's total optimizer steps. Validation and test embed the whole split and compute
+retrieval over all of it (not per batch), with windows sharing a caption counted as matches.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import lightning as L
+import torch
+
+from sensorclip.encoder import EncoderConfig, SensorEncoder, TextProjection
+from sensorclip.features import FeatureConfig
+from sensorclip.losses import build_loss, positive_mask
+from sensorclip.metrics import in_batch_accuracy, retrieval_metrics
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    lr: float = 3e-4
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.98)
+    warmup_ratio: float = 0.1
+    min_lr_ratio: float = 0.0
+
+
+def warmup_cosine(step: int, total: int, warmup: int, floor: float) -> float:
+    if warmup > 0 and step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class SensorClipModule(L.LightningModule):
+    def __init__(self, encoder: dict, features: dict, loss: dict, optim: dict,
+                 text_projection: str, text_dim: int, n_pairs: int, image_dim: int,
+                 label_positives: str | None = None,
+                 pair_embeddings: torch.Tensor | None = None,
+                 pair_xy: torch.Tensor | None = None):
+        super().__init__()
+        self.save_hyperparameters(ignore=["pair_embeddings", "pair_xy"])
+        self.encoder_config = EncoderConfig(**encoder)
+        projection_dim = self.encoder_config.projection_dim or text_dim
+        if pair_embeddings is None:       # restoring from a checkpoint: buffers are loaded after
+            pair_embeddings = torch.zeros(n_pairs, image_dim)
+            pair_xy = torch.zeros(n_pairs, 2)
+        self.encoder = SensorEncoder(pair_embeddings, pair_xy, self.encoder_config,
+                                     FeatureConfig(**features), projection_dim)
+        self.text_head = TextProjection(text_projection, text_dim, projection_dim,
+                                        self.encoder_config.head_hidden,
+                                        self.encoder_config.dropout)
+        loss = dict(loss)
+        self.loss_fn = build_loss(loss.pop("kind"), **loss)
+        self.optim = OptimConfig(**{k: tuple(v) if k == "betas" else v for k, v in optim.items()})
+        self.label_positives = label_positives
+        self._outputs: list[dict[str, torch.Tensor]] = []
+
+    # -- forward --------------------------------------------------------------------------------
+    def embed_sensor(self, batch) -> torch.Tensor:
+        return self.encoder(batch["pair"], batch["valid"], batch["delta_s"], batch["hour"])
+
+    def embed_text(self, text: torch.Tensor) -> torch.Tensor:
+        return self.text_head(text)
+
+    def forward(self, batch):
+        return self.embed_sensor(batch), self.embed_text(batch["text"])
+
+    def positives(self, batch) -> torch.Tensor:
+        labels = batch[self.label_positives] if self.label_positives else None
+        return positive_mask(batch["caption"], labels)
+
+    # -- steps ----------------------------------------------------------------------------------
+    def training_step(self, batch, batch_idx):
+        sensor, text = self(batch)
+        positives = self.positives(batch)
+        loss = self.loss_fn(sensor, text, positives)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss is {loss.item()} at step {self.global_step}")
+        s2t, t2s = in_batch_accuracy(self.loss_fn.logits(sensor, text).detach(), positives)
+        size = len(sensor)
+        self.log("train/loss", loss, prog_bar=True, batch_size=size)
+        self.log("train/temperature", 1 / self.loss_fn.scale.detach(), batch_size=size)
+        self.log("train/acc_sensor_to_text", s2t, batch_size=size)
+        self.log("train/acc_text_to_sensor", t2s, batch_size=size)
+        return loss
+
+    def _collect(self, batch):
+        sensor, text = self(batch)
+        loss = self.loss_fn(sensor, text, self.positives(batch))
+        self._outputs.append({"sensor": sensor.float(), "text": text.float(),
+                              "caption": batch["caption"], "loss": loss.detach().float(),
+                              "fine": batch["fine"], "coarse": batch["coarse"],
+                              "window": batch["window"]})
+
+    def validation_step(self, batch, batch_idx):
+        self._collect(batch)
+
+    def test_step(self, batch, batch_idx):
+        self._collect(batch)
+
+    def gathered(self) -> dict[str, torch.Tensor]:
+        """The epoch's outputs, concatenated (and gathered across processes under DDP)."""
+        out = {k: torch.cat([o[k] for o in self._outputs]) for k in self._outputs[0]
+               if k != "loss"}
+        out["loss"] = torch.stack([o["loss"] for o in self._outputs]).mean()
+        if self.trainer is not None and self.trainer.world_size > 1:
+            out = {k: self.all_gather(v).flatten(0, 1) if v.ndim else self.all_gather(v).mean()
+                   for k, v in out.items()}
+        return out
+
+    def _epoch_end(self, prefix: str) -> dict[str, float]:
+        if not self._outputs:
+            return {}
+        out = self.gathered()
+        self._outputs.clear()
+        metrics = retrieval_metrics(out["sensor"], out["text"], out["caption"])
+        metrics["loss"] = out["loss"].item()
+        self.log_dict({f"{prefix}/{k}": v for k, v in metrics.items()}, sync_dist=False)
+        self.last_outputs = out
+        return metrics
+
+    def on_validation_epoch_end(self):
+        self._epoch_end("val")
+
+    def on_test_epoch_end(self):
+        self.test_metrics = self._epoch_end("test")
+
+    # -- optimisation ---------------------------------------------------------------------------
+    def parameter_groups(self) -> list[dict]:
+        decay, no_decay = [], []
+        for name, param in self.named_parameters():
+            if not param.requires_grad:
+                continue
+            plain_matrix = param.ndim >= 2 and not any(
+                tag in name for tag in ("embed", "position", "cls", "loss_fn"))
+            (decay if plain_matrix else no_decay).append(param)
+        return [{"params": decay, "weight_decay": self.optim.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0}]
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(self.parameter_groups(), lr=self.optim.lr,
+                                      betas=self.optim.betas)
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        warmup = int(self.optim.warmup_ratio * total)
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: warmup_cosine(step, total, warmup, self.optim.min_lr_ratio))
+        return {"optimizer": optimizer,
+                "lr_scheduler": {"scheduler": schedule, "interval": "step"}}

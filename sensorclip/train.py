@@ -1,0 +1,124 @@
+"""Train a sensor encoder against caption embeddings, then evaluate it on the test split.
+
+    python -m sensorclip.train                         # demo home, tiny ViT, small encoder, CPU
+    python -m sensorclip.train model=dinov2 features=coords_time
+    python -m sensorclip.train experiment=milan_dinov2 data.raw_path=PATH trainer=gpu
+    python -m sensorclip.train -m model=clip,dinov2,siglip features=none,coords_time \
+        model.pretrained=false                         # a sweep, one run directory per job
+    python -m sensorclip.train run_name=NAME ckpt_path=last   # resume run NAME where it stopped
+
+Each run directory holds the resolved ``config.yaml``, ``checkpoints/`` (best on the validation
+retrieval metric, and last), the logger's files and ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+from omegaconf import DictConfig, OmegaConf
+
+from sensorclip.cache import atomic_write_text
+from sensorclip.cli import run_cleanly
+from sensorclip.datamodule import LoaderConfig, SensorClipDataModule
+from sensorclip.errors import SensorClipError
+from sensorclip.lit_module import SensorClipModule
+from sensorclip.prepare import configs_from, describe_backbone
+
+
+def build(cfg: dict[str, Any]) -> tuple[SensorClipDataModule, SensorClipModule]:
+    """DataModule (caches built if missing) and a fresh model sized from the data."""
+    datamodule = SensorClipDataModule(configs_from(cfg), LoaderConfig(**cfg["loader"]),
+                                      cfg["paths"]["cache_dir"])
+    datamodule.prepare_data()
+    datamodule.setup()
+    prep = datamodule.prepared
+    model = SensorClipModule(
+        encoder=cfg["encoder"], features=cfg["features"], loss=cfg["loss"], optim=cfg["optim"],
+        text_projection=cfg["text_projection"], text_dim=datamodule.text_dim,
+        n_pairs=len(prep.pairs), image_dim=int(prep.pair_embeddings.shape[1]),
+        label_positives=cfg.get("label_positives"), pair_embeddings=datamodule.pair_embeddings,
+        pair_xy=datamodule.pair_xy)
+    return datamodule, model
+
+
+def instantiate_all(group: DictConfig | None, **kwargs) -> list:
+    if not group:
+        return []
+    return [hydra.utils.instantiate(node, **kwargs) for node in group.values()
+            if node is not None and "_target_" in node]
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    started = time.perf_counter()
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    run_dir = Path(resolved["paths"]["output_dir"])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    L.seed_everything(resolved["seed"], workers=True)
+    datamodule, model = build(resolved)
+    callbacks = instantiate_all(cfg.get("callbacks"))
+    loggers = instantiate_all(cfg.get("logger"))
+    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks,
+                                                 logger=loggers or False,
+                                                 default_root_dir=str(run_dir))
+    trainer.fit(model, datamodule=datamodule, ckpt_path=resolved.get("ckpt_path"))
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+    metrics = summarise(model, datamodule, best, time.perf_counter() - started)
+    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
+    print_metrics(metrics, run_dir)
+    return metrics
+
+
+def summarise(model: SensorClipModule, datamodule: SensorClipDataModule, best: str,
+              seconds: float) -> dict[str, Any]:
+    identity = datamodule.prepared.vision_identity
+    metrics = dict(model.test_metrics)
+    metrics.update(n_test_windows=len(datamodule.splits["test"]),
+                   backbone=identity["model_id"], backbone_family=identity["family"],
+                   pretrained=bool(identity["pretrained"]), best_checkpoint=best or None,
+                   seconds=round(seconds, 1))
+    return metrics
+
+
+def print_metrics(metrics: dict[str, Any], run_dir: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    table = Table(title=f"test metrics ({metrics['n_test_windows']} windows) - "
+                        f"{describe_backbone({'family': metrics['backbone_family'], 'model_id': metrics['backbone'], 'pretrained': metrics['pretrained']})}")
+    table.add_column("metric")
+    table.add_column("sensor -> text", justify="right")
+    table.add_column("text -> sensor", justify="right")
+    for name in ("recall@1", "recall@5", "recall@10", "median_rank"):
+        s2t = metrics.get(f"{name}_sensor_to_text" if "recall" in name else f"{name}_sensor_to_text")
+        t2s = metrics.get(f"{name}_text_to_sensor")
+        if s2t is not None:
+            fmt = "{:.0f}" if name == "median_rank" else "{:.3f}"
+            table.add_row(name, fmt.format(s2t), fmt.format(t2s))
+    console = Console()
+    console.print(table)
+    extra = {k: metrics[k] for k in ("zeroshot_accuracy", "zeroshot_macro_f1",
+                                     "linear_probe_accuracy", "majority_accuracy", "cosine_gap")
+             if k in metrics}
+    if extra:
+        console.print("  ".join(f"{k} {v:.3f}" for k, v in extra.items()))
+    console.print(f"run directory: {run_dir}  ({metrics['seconds']} s)")
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+def main(cfg: DictConfig) -> dict[str, Any]:
+    def task():
+        try:
+            return train(cfg)
+        except FloatingPointError as exc:
+            raise SensorClipError(str(exc)) from exc
+    return run_cleanly(task)
+
+
+if __name__ == "__main__":
+    main()
