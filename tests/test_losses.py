@@ -1,0 +1,77 @@
+import math
+
+import pytest
+import torch
+
+from sensorclip.losses import ClipLoss, SigLipLoss, positive_mask
+from sensorclip.metrics import in_batch_accuracy, retrieval_metrics
+
+
+def unit(*rows):
+    return torch.nn.functional.normalize(torch.tensor(rows, dtype=torch.float32), dim=-1)
+
+
+def test_clip_loss_matches_a_hand_computation():
+    sensor, text = unit([1, 0], [0, 1]), unit([1, 0], [0.6, 0.8])
+    loss = ClipLoss(init_temperature=0.5)          # scale 2
+    logits = 2 * torch.tensor([[1.0, 0.6], [0.0, 0.8]])
+    row = [-(logits[0, 0] - torch.logsumexp(logits[0], 0)), -(logits[1, 1] - torch.logsumexp(logits[1], 0))]
+    col = [-(logits[0, 0] - torch.logsumexp(logits[:, 0], 0)), -(logits[1, 1] - torch.logsumexp(logits[:, 1], 0))]
+    expected = (sum(row) / 2 + sum(col) / 2) / 2
+    assert loss(sensor, text).item() == pytest.approx(expected.item(), rel=1e-5)
+    eye = torch.eye(2, dtype=torch.bool)
+    assert loss(sensor, text, eye).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_duplicate_captions_are_not_negatives():
+    sensor = unit([1, 0], [0.9, 0.1], [0, 1])
+    text = unit([1, 0], [1, 0], [0, 1])             # windows 0 and 1 share a caption
+    positives = positive_mask(torch.tensor([5, 5, 7]))
+    assert positives.tolist() == [[True, True, False], [True, True, False], [False, False, True]]
+    loss = ClipLoss(init_temperature=1.0)
+    logits = sensor @ text.T
+    log_p = torch.log_softmax(logits, 1)
+    s2t = -torch.stack([(log_p[0, 0] + log_p[0, 1]) / 2, (log_p[1, 0] + log_p[1, 1]) / 2, log_p[2, 2]])
+    log_q = torch.log_softmax(logits.T, 1)
+    t2s = -torch.stack([(log_q[0, 0] + log_q[0, 1]) / 2, (log_q[1, 0] + log_q[1, 1]) / 2, log_q[2, 2]])
+    expected = (s2t.mean() + t2s.mean()) / 2
+    assert loss(sensor, text, positives).item() == pytest.approx(expected.item(), rel=1e-5)
+    labels = positive_mask(torch.tensor([1, 2, 3]), labels=torch.tensor([0, 1, 0]))
+    assert labels[0, 2] and not labels[0, 1]
+
+
+def test_siglip_loss_matches_a_hand_computation():
+    sensor, text = unit([1, 0], [0, 1]), unit([1, 0], [0, 1])
+    loss = SigLipLoss(init_scale=2.0, init_bias=-1.0)
+    logits = 2 * (sensor @ text.T) - 1
+    signs = torch.tensor([[1.0, -1.0], [-1.0, 1.0]])
+    expected = -torch.nn.functional.logsigmoid(signs * logits).sum() / 2
+    assert loss(sensor, text).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert {n for n, _ in loss.named_parameters()} == {"log_scale", "bias"}
+
+
+def test_logit_scale_is_clamped_at_100():
+    loss = ClipLoss(init_temperature=0.001)
+    assert loss.scale.item() == pytest.approx(100.0)
+
+
+def test_retrieval_metrics_by_hand_with_duplicate_captions():
+    sensor = unit([1, 0], [0, 1], [0.7, 0.7])
+    text = unit([0, 1], [1, 0], [1, 0])               # windows 1 and 2 share caption 9
+    metrics = retrieval_metrics(sensor, text, torch.tensor([4, 9, 9]))
+    # sensor 0 -> best positive text 0 (sim 0) ranks after texts 1, 2 (sim 1): rank 3
+    # sensor 1 -> positives texts 1, 2 (sim 0) behind text 0 (sim 1): rank 2
+    # sensor 2 -> positives texts 1, 2 (sim .71) tie with text 0 (.71): pessimistic rank 2
+    assert metrics["recall@1_sensor_to_text"] == pytest.approx(0.0)
+    assert metrics["recall@5_sensor_to_text"] == pytest.approx(1.0)
+    assert metrics["median_rank_sensor_to_text"] == 2
+    # text 1 (caption 9) -> positives sensors 1, 2: sensor 0 (sim 1) first, then 2 (.71): rank 2
+    assert metrics["median_rank_text_to_sensor"] >= 1
+    perfect = retrieval_metrics(sensor, sensor, torch.tensor([1, 2, 3]))
+    assert perfect["recall@1_sensor_to_text"] == 1.0 and perfect["cosine_gap"] > 0
+
+
+def test_in_batch_accuracy_counts_duplicates_as_hits():
+    logits = torch.tensor([[0.0, 5.0], [0.0, 5.0]])
+    assert in_batch_accuracy(logits, torch.eye(2, dtype=torch.bool)) == (0.5, 0.5)
+    assert in_batch_accuracy(logits, torch.ones(2, 2, dtype=torch.bool)) == (1.0, 1.0)
