@@ -20,3 +20,9 @@ def run_cleanly(task: Callable[[], T]) -> T:
         print("interrupted: caches are only ever renamed into place when complete, "
               "so rerunning resumes safely", file=sys.stderr)
         raise SystemExit(130) from None
+
+
+def console():
+    """A rich console that does not wrap tables at 80 columns when output is piped to a file."""
+    from rich.console import Console
+    return Console(width=None if sys.stdout.isatty() else 120)

@@ -354,10 +354,11 @@ def describe_backbone(identity: dict) -> str:
 
 
 def print_summary(prep: Prepared, seconds: float) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from sensorclip.cli import console as make_console
     info = summary_rows(prep)
-    console = Console()
+    console = make_console()
     stages = Table(title=f"sensorclip prepare: {info['home']} ({seconds:.1f} s)")
     for column in ("stage", "cache", "entry"):
         stages.add_column(column)

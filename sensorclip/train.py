@@ -87,20 +87,23 @@ def summarise(model: SensorClipModule, datamodule: SensorClipDataModule, best: s
 
 
 def print_metrics(metrics: dict[str, Any], run_dir: Path) -> None:
-    from rich.console import Console
     from rich.table import Table
-    table = Table(title=f"test metrics ({metrics['n_test_windows']} windows) - "
-                        f"{describe_backbone({'family': metrics['backbone_family'], 'model_id': metrics['backbone'], 'pretrained': metrics['pretrained']})}")
+
+    from sensorclip.cli import console as make_console
+    backbone = describe_backbone({"family": metrics["backbone_family"],
+                                  "model_id": metrics["backbone"],
+                                  "pretrained": metrics["pretrained"]})
+    table = Table(title=f"test split: {metrics['n_test_windows']} windows")
     table.add_column("metric")
     table.add_column("sensor -> text", justify="right")
     table.add_column("text -> sensor", justify="right")
     for name in ("recall@1", "recall@5", "recall@10", "median_rank"):
-        s2t = metrics.get(f"{name}_sensor_to_text" if "recall" in name else f"{name}_sensor_to_text")
-        t2s = metrics.get(f"{name}_text_to_sensor")
+        s2t, t2s = metrics.get(f"{name}_sensor_to_text"), metrics.get(f"{name}_text_to_sensor")
         if s2t is not None:
             fmt = "{:.0f}" if name == "median_rank" else "{:.3f}"
             table.add_row(name, fmt.format(s2t), fmt.format(t2s))
-    console = Console()
+    console = make_console()
+    console.print(f"backbone: {backbone}")
     console.print(table)
     extra = {k: metrics[k] for k in ("zeroshot_accuracy", "zeroshot_macro_f1",
                                      "linear_probe_accuracy", "majority_accuracy", "cosine_gap")
