@@ -19,7 +19,7 @@ test: install                 ## the whole offline test suite
 	$(BIN)/python -m pytest $(ARGS)
 
 demo: install                 ## the main job on the embedded demo home (no download, no GPU)
-	$(BIN)/python -m sensorclip.prepare $(ARGS)
+	$(BIN)/python -m sensorclip.train $(ARGS)
 
 prepare: install              ## data-side caches, e.g. make prepare ARGS="data=milan data.raw_path=..."
 	$(BIN)/python -m sensorclip.prepare $(ARGS)
