@@ -120,12 +120,16 @@ class SensorClipDataModule(L.LightningDataModule):
         event_pair = torch.as_tensor(prep.event_pair, dtype=torch.long)
         event_time = torch.as_tensor(prep.time_us, dtype=torch.long)
         text = torch.as_tensor(prep.text_embeddings, dtype=torch.float32)
+        self._tensors = (event_pair, event_time, text)
+        self.splits = {name: self.eval_dataset(name, train=name == "train") for name in SPLITS}
+
+    def eval_dataset(self, split: str, train: bool = False) -> WindowBatches:
+        """A split's windows in their stored order; ``train=False``: first paraphrase only."""
+        prep, (event_pair, event_time, text) = self.prepared, self._tensors
         w = prep.windows
-        for split_index, name in enumerate(SPLITS):
-            sel = w.split == split_index
-            self.splits[name] = WindowBatches(
-                event_pair, event_time, len(prep.pairs), w.start[sel], w.length[sel],
-                prep.captions.index[sel], text, w.fine[sel], w.coarse[sel], train=name == "train")
+        sel = w.split == SPLITS.index(split)
+        return WindowBatches(event_pair, event_time, len(prep.pairs), w.start[sel], w.length[sel],
+                             prep.captions.index[sel], text, w.fine[sel], w.coarse[sel], train)
 
     # -- what the model needs to know ------------------------------------------------------------
     @property

@@ -47,3 +47,31 @@ def scatter_by_group(points: np.ndarray, groups: Sequence[str], path: str | Path
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def confusion_figure(matrix: np.ndarray, names: Sequence[str], path: str | Path,
+                     title: str) -> Path:
+    """Row-normalised confusion matrix (rows: truth) with the raw counts written in."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = matrix.sum(axis=1, keepdims=True).clip(min=1)
+    size = max(4.0, 0.45 * len(names) + 2)
+    fig, ax = plt.subplots(figsize=(size + 1, size), dpi=110)
+    image = ax.imshow(matrix / rows, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    for i in range(len(names)):
+        for j in range(len(names)):
+            if matrix[i, j]:
+                ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize=6,
+                        color="white" if matrix[i, j] / rows[i, 0] > 0.5 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(image, fraction=0.046)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

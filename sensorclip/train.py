@@ -26,6 +26,7 @@ from sensorclip.cache import atomic_write_text
 from sensorclip.cli import run_cleanly
 from sensorclip.datamodule import LoaderConfig, SensorClipDataModule
 from sensorclip.errors import SensorClipError
+from sensorclip.evaluate import evaluate_model
 from sensorclip.lit_module import SensorClipModule
 from sensorclip.prepare import configs_from, describe_backbone
 
@@ -68,22 +69,24 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                                                  default_root_dir=str(run_dir))
     trainer.fit(model, datamodule=datamodule, ckpt_path=resolved.get("ckpt_path"))
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
-    metrics = summarise(model, datamodule, best, time.perf_counter() - started)
-    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
+    if best:                      # chosen on validation retrieval, never on test
+        model = SensorClipModule.load_from_checkpoint(best, map_location="cpu")
+    metrics = evaluate_model(model.cpu(), datamodule, configs_from(resolved)["text"], run_dir)
+    metrics.update(describe_run(datamodule), checkpoint=best or "final weights",
+                   seconds=round(time.perf_counter() - started, 1))
+    write_metrics(run_dir, metrics)
     print_metrics(metrics, run_dir)
     return metrics
 
 
-def summarise(model: SensorClipModule, datamodule: SensorClipDataModule, best: str,
-              seconds: float) -> dict[str, Any]:
+def describe_run(datamodule: SensorClipDataModule) -> dict[str, Any]:
     identity = datamodule.prepared.vision_identity
-    metrics = dict(model.test_metrics)
-    metrics.update(n_test_windows=len(datamodule.splits["test"]),
-                   backbone=identity["model_id"], backbone_family=identity["family"],
-                   pretrained=bool(identity["pretrained"]), best_checkpoint=best or None,
-                   seconds=round(seconds, 1))
-    return metrics
+    return {"backbone": identity["model_id"], "backbone_family": identity["family"],
+            "pretrained": bool(identity["pretrained"]), "home": datamodule.prepared.home.name}
+
+
+def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
+    atomic_write_text(Path(run_dir) / "metrics.json", json.dumps(metrics, indent=2, default=float))
 
 
 def print_metrics(metrics: dict[str, Any], run_dir: Path) -> None:
@@ -105,12 +108,19 @@ def print_metrics(metrics: dict[str, Any], run_dir: Path) -> None:
     console = make_console()
     console.print(f"backbone: {backbone}")
     console.print(table)
-    extra = {k: metrics[k] for k in ("zeroshot_accuracy", "zeroshot_macro_f1",
-                                     "linear_probe_accuracy", "majority_accuracy", "cosine_gap")
-             if k in metrics}
-    if extra:
-        console.print("  ".join(f"{k} {v:.3f}" for k, v in extra.items()))
-    console.print(f"run directory: {run_dir}  ({metrics['seconds']} s)")
+    labels = Table(title="activity recognition (test)")
+    for column in ("labels", "method", "accuracy", "macro F1", "balanced acc."):
+        labels.add_column(column, justify="left" if column in ("labels", "method") else "right")
+    for prefix, level in (("", "fine"), ("coarse_", "coarse")):
+        for method in ("zeroshot", "linear_probe", "majority"):
+            key = f"{prefix}{method}_"
+            if f"{key}accuracy" in metrics:
+                labels.add_row(level, method.replace("_", " "), f"{metrics[key + 'accuracy']:.3f}",
+                               f"{metrics[key + 'macro_f1']:.3f}",
+                               f"{metrics[key + 'balanced_accuracy']:.3f}")
+    console.print(labels)
+    console.print(f"run directory: {run_dir}" + (f"  ({metrics['seconds']} s)"
+                                                  if "seconds" in metrics else ""))
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
