@@ -57,9 +57,11 @@ def instantiate_all(group: DictConfig | None, **kwargs) -> list:
 def train(cfg: DictConfig) -> dict[str, Any]:
     started = time.perf_counter()
     resolved = OmegaConf.to_container(cfg, resolve=True)
+    # absolute paths, so the saved config works from anywhere (evaluate, notebooks)
+    resolved["paths"] = {k: str(Path(v).expanduser().resolve()) for k, v in resolved["paths"].items()}
     run_dir = Path(resolved["paths"]["output_dir"])
     run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(resolved)))
     L.seed_everything(resolved["seed"], workers=True)
     datamodule, model = build(resolved)
     callbacks = instantiate_all(cfg.get("callbacks"))
