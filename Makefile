@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: install test demo prepare images embeddings train sweep report bench clean
+.PHONY: install test demo prepare images embeddings train evaluate sweep report compare bench clean
 
 install: $(STAMP)
 
@@ -33,12 +33,20 @@ embeddings: install           ## frozen vision embeddings: make embeddings ARGS=
 train: install                ## one training run, e.g. make train ARGS="model=dinov2"
 	$(BIN)/python -m sensorclip.train $(ARGS)
 
+evaluate: install             ## re-evaluate a checkpoint: make evaluate ARGS=ckpt_path=PATH
+	$(BIN)/python -m sensorclip.evaluate $(ARGS)
+
 sweep: install                ## backbone x features grid (offline: random-init backbones)
 	$(BIN)/python -m sensorclip.train -m model=clip,dinov2,siglip features=none,coords_time \
 		model.pretrained=false $(ARGS)
 
 report: install               ## table + chart of a multirun directory: make report ARGS=multirun/DIR
 	$(BIN)/python -m sensorclip.report $(ARGS)
+
+compare: install              ## backbone comparison sweep, then its report (newest sweep dir)
+	$(BIN)/python -m sensorclip.train -m model=clip,dinov2,siglip features=none,coords_time \
+		model.pretrained=false $(ARGS)
+	$(BIN)/python -m sensorclip.report "$$(ls -td outputs/sweeps/*/ | head -1)"
 
 bench: install                ## speed figures (parse/windows/captions at Milan scale)
 	$(BIN)/python scripts/bench_prep.py $(ARGS)

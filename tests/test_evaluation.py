@@ -1,0 +1,181 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+from conftest import REPO
+from sensorclip.evaluation import (classification_metrics, confusion, fit_probe,
+                                   label_prototypes, majority_label, zero_shot_predict)
+from sensorclip.metrics import retrieval_metrics
+from sensorclip.report import write_report
+from sensorclip.train import train
+
+REQUIRED = [f"recall@{k}_{d}" for k in (1, 5, 10) for d in ("sensor_to_text", "text_to_sensor")] + [
+    "median_rank_sensor_to_text", "median_rank_text_to_sensor", "zeroshot_accuracy",
+    "zeroshot_macro_f1", "zeroshot_weighted_f1", "zeroshot_balanced_accuracy",
+    "coarse_zeroshot_accuracy", "coarse_zeroshot_macro_f1", "linear_probe_accuracy",
+    "linear_probe_macro_f1", "majority_accuracy", "majority_macro_f1", "n_test_windows",
+    "backbone", "pretrained"]
+
+
+def test_classification_metrics_by_hand_and_against_sklearn():
+    true = np.array([0, 0, 1, 1, 2])
+    pred = np.array([0, 1, 1, 1, 0])
+    m = classification_metrics(true, pred, n_classes=4, prefix="x_")
+    # per class F1: c0 = 2*1/(2+1+1) = .5, c1 = 2*2/(4+1+0) = .8, c2 = 0; class 3 never occurs
+    assert m["x_accuracy"] == pytest.approx(3 / 5)
+    assert m["x_macro_f1"] == pytest.approx((0.5 + 0.8 + 0) / 3)
+    assert m["x_weighted_f1"] == pytest.approx((0.5 * 2 + 0.8 * 2 + 0) / 5)
+    assert m["x_balanced_accuracy"] == pytest.approx((0.5 + 1 + 0) / 3)
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        t, p = rng.integers(0, 6, 200), rng.integers(0, 7, 200)
+        ours = classification_metrics(t, p, 8, "")
+        assert ours["macro_f1"] == pytest.approx(f1_score(t, p, average="macro"))
+        assert ours["weighted_f1"] == pytest.approx(f1_score(t, p, average="weighted"))
+        assert ours["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(t, p))
+    assert confusion(true, pred, 3).tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]
+
+
+def test_zero_shot_in_a_constructed_space():
+    rng = np.random.default_rng(1)
+    axes = np.eye(8, dtype=np.float32)[:3]
+    descriptions = [axes[k] + rng.normal(0, 0.05, (4, 8)) for k in range(3)]   # 4 each
+    prototypes = label_prototypes(descriptions)
+    assert np.allclose(np.linalg.norm(prototypes, axis=1), 1)
+    labels = rng.integers(0, 3, 60)
+    sensors = axes[labels] + rng.normal(0, 0.2, (60, 8))
+    assert (zero_shot_predict(sensors, prototypes) == labels).mean() > 0.95
+    swapped = prototypes[[1, 0, 2]]            # a wrong description set is caught
+    assert (zero_shot_predict(sensors, swapped) == labels).mean() < 0.6
+
+
+def test_probe_chooses_on_validation_and_majority_on_train():
+    rng = np.random.default_rng(2)
+    centres = rng.normal(0, 1, (3, 6))
+    def draw(n):
+        y = rng.integers(0, 3, n)
+        return centres[y] + rng.normal(0, 0.8, (n, 6)), y
+    (tx, ty), (vx, vy), (sx, sy) = draw(300), draw(100), draw(100)
+    probe = fit_probe(tx, ty, vx, vy, 3)
+    assert probe.c in (0.01, 0.1, 1.0, 10.0, 100.0)
+    assert (probe.predict(sx) == sy).mean() > 0.7
+    # the choice depends on validation labels, never on anything else
+    again = fit_probe(tx, ty, vx, vy, 3)
+    assert again.c == probe.c and np.array_equal(again.predict(sx), probe.predict(sx))
+    assert majority_label(np.array([2, 2, 1, 0, 2])) == 2
+
+
+def test_retrieval_counts_windows_with_identical_captions_as_matches():
+    sensor = torch.eye(4)[:, :3].clone()
+    sensor[3] = torch.tensor([0.0, 0.0, 1.0])
+    text = torch.eye(3)[[0, 1, 2, 2]]
+    strict = retrieval_metrics(sensor, text, torch.tensor([0, 1, 2, 3]))
+    shared = retrieval_metrics(sensor, text, torch.tensor([0, 1, 2, 2]))
+    assert strict["recall@1_sensor_to_text"] == pytest.approx(0.5)   # 2 and 3 tie
+    assert shared["recall@1_sensor_to_text"] == 1.0
+    assert shared["median_rank_text_to_sensor"] == 1
+
+
+def test_report_on_a_fake_multirun(tmp_path):
+    for job, (backbone, recall) in enumerate([("clip", 0.4), ("dinov2", 0.6)]):
+        run = tmp_path / str(job)
+        (run / ".hydra").mkdir(parents=True)
+        (run / ".hydra" / "overrides.yaml").write_text(f"- model={backbone}\n- features=none\n")
+        (run / "metrics.json").write_text(json.dumps({
+            "backbone": backbone, "pretrained": False, "recall@5_sensor_to_text": recall,
+            "zeroshot_accuracy": 0.3, "linear_probe_accuracy": 0.7}))
+    rows = write_report(tmp_path)
+    assert [r["overrides"] for r in rows] == ["model=clip features=none",
+                                             "model=dinov2 features=none"]
+    markdown = (tmp_path / "report.md").read_text()
+    assert "model=dinov2" in markdown and "0.600" in markdown
+    assert (tmp_path / "report.csv").read_text().count("\n") == 3
+    assert (tmp_path / "report.png").stat().st_size > 1000
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, tiny_bert):
+    root = tmp_path_factory.mktemp("evalrun")
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=[
+            "data.days=5", "captions.per_window=2", f"text.path={tiny_bert}", "text.package=null",
+            "trainer=cpu", "trainer.max_epochs=2", f"paths.cache_dir={root / 'cache'}",
+            f"paths.output_dir={root / 'run'}", "callbacks.progress_bar=null",
+            "render.image_size=64"])
+    metrics = train(cfg)
+    return root / "run", metrics
+
+
+def test_training_writes_every_required_metric_and_figure(trained_run):
+    run, metrics = trained_run
+    saved = json.loads((run / "metrics.json").read_text())
+    missing = [k for k in REQUIRED if k not in saved]
+    assert missing == []
+    for key in REQUIRED:
+        if "recall" in key or "accuracy" in key or "f1" in key:
+            assert 0.0 <= saved[key] <= 1.0
+    assert saved["median_rank_sensor_to_text"] >= 1
+    for figure in ("confusion_zeroshot.png", "confusion_probe.png", "embedding_map.png",
+                   "retrieval_examples.md"):
+        assert (run / "plots" / figure).is_file()
+    assert "| rank | rooms | true label |" in (run / "plots" / "retrieval_examples.md").read_text()
+
+
+def test_probe_never_sees_test_labels(trained_run, monkeypatch):
+    """Scrambling the test labels changes the scores but not what the probe chose."""
+    from omegaconf import OmegaConf
+
+    from sensorclip.datamodule import LoaderConfig, SensorClipDataModule
+    from sensorclip.evaluate import evaluate_model
+    from sensorclip.lit_module import SensorClipModule
+    from sensorclip.prepare import configs_from
+    run, metrics = trained_run
+    cfg = OmegaConf.to_container(OmegaConf.load(run / "config.yaml"), resolve=True)
+    dm = SensorClipDataModule(configs_from(cfg), LoaderConfig(**cfg["loader"]),
+                              cfg["paths"]["cache_dir"])
+    dm.setup()
+    model = SensorClipModule.load_from_checkpoint(run / "checkpoints" / "last.ckpt",
+                                                  map_location="cpu")
+    clean = evaluate_model(model, dm, configs_from(cfg)["text"])
+    test = dm.prepared.windows.split == 2
+    fine = dm.prepared.windows.fine
+    fine[test] = np.random.default_rng(0).permutation(fine[test])[::-1]
+    scrambled = evaluate_model(model, dm, configs_from(cfg)["text"])
+    assert scrambled["linear_probe_C"] == clean["linear_probe_C"]
+    assert scrambled["majority_accuracy"] != clean["majority_accuracy"] or \
+        scrambled["linear_probe_accuracy"] != clean["linear_probe_accuracy"]
+
+
+def test_evaluate_cli_and_notebook(trained_run, tmp_path):
+    run, _ = trained_run
+    result = subprocess.run([sys.executable, "-m", "sensorclip.evaluate",
+                             f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}",
+                             f"paths.log_dir={tmp_path}"],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "zeroshot" in result.stdout and "linear probe" in result.stdout
+    assert json.loads((run / "metrics.json").read_text())["checkpoint"].endswith("last.ckpt")
+    missing = subprocess.run([sys.executable, "-m", "sensorclip.evaluate",
+                              f"ckpt_path={tmp_path / 'nope.ckpt'}", f"paths.log_dir={tmp_path}"],
+                             cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+    import nbformat
+    from nbclient import NotebookClient
+    notebook = nbformat.read(REPO / "notebooks" / "explore_run.ipynb", as_version=4)
+    os.environ["SENSORCLIP_RUN"] = str(run)
+    try:
+        NotebookClient(notebook, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
+    finally:
+        os.environ.pop("SENSORCLIP_RUN")
+    printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code"
+                      for o in c.outputs)
+    assert "backbone:" in printed
