@@ -38,6 +38,8 @@ def build(cfg: dict[str, Any]) -> tuple[SensorClipDataModule, SensorClipModule]:
     datamodule.prepare_data()
     datamodule.setup()
     prep = datamodule.prepared
+    # seed here: whether caches were built or reused must not change the initial weights
+    L.seed_everything(cfg["seed"], workers=True, verbose=False)
     model = SensorClipModule(
         encoder=cfg["encoder"], features=cfg["features"], loss=cfg["loss"], optim=cfg["optim"],
         text_projection=cfg["text_projection"], text_dim=datamodule.text_dim,

@@ -59,15 +59,17 @@ class VisionBackbone:
         import torch
         self.config = config
         self.device = pick_device(config.device)
-        torch.manual_seed(config.seed)             # random-init weights are reproducible
-        if config.family == "timm":
-            self.model, self.revision, data = _load_timm(config)
-            self.mean, self.std, self.input_size = data
-        else:
-            self.model, self.revision, source = _load_hf(config)
-            self.mean, self.std = _mean_std(config.family, source)
-            # DINOv2 checkpoints say 518 but its processor feeds 224 crops; positions interpolate
-            self.input_size = 224 if config.family == "dinov2" else int(self.model.config.image_size)
+        with torch.random.fork_rng(devices=[]):   # seeded weights; the caller's RNG untouched
+            torch.manual_seed(config.seed)
+            if config.family == "timm":
+                self.model, self.revision, data = _load_timm(config)
+                self.mean, self.std, self.input_size = data
+            else:
+                self.model, self.revision, source = _load_hf(config)
+                self.mean, self.std = _mean_std(config.family, source)
+                # DINOv2 checkpoints say 518, but its processor feeds 224 crops
+                self.input_size = (224 if config.family == "dinov2"
+                                   else int(self.model.config.image_size))
         self.model.eval().requires_grad_(False).to(self.device)
 
     @property
