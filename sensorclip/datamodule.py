@@ -30,7 +30,7 @@ class LoaderConfig:
     eval_batch_size: int = 256
     num_workers: int = 0
     pin_memory: bool = True          # only used on a GPU
-    bucket_by_length: bool = False   # group windows of similar length (fixed-duration windows)
+    bucket_by_length: bool | str = "auto"   # similar-length batches; auto: when lengths vary
 
 
 class WindowBatches(Dataset):
@@ -155,7 +155,10 @@ class SensorClipDataModule(L.LightningDataModule):
         train = name == "train"
         size = self.loader.batch_size if train else self.loader.eval_batch_size
         drop_last = train and len(dataset) >= size
-        if train and self.loader.bucket_by_length:
+        bucket = self.loader.bucket_by_length
+        if bucket == "auto":
+            bucket = bool(len(dataset) and dataset.length.min() != dataset.length.max())
+        if train and bucket:
             sampler = LengthBucketSampler(dataset.length.numpy(), size, drop_last)
         else:
             base = RandomSampler(dataset) if train else SequentialSampler(dataset)

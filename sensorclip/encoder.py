@@ -34,7 +34,7 @@ class EncoderConfig:
     pooling_cls_weight: float = 0.5
     head: str = "mlp"                  # linear | mlp
     head_hidden: int = 1024
-    projection_dim: int | None = 512   # None: the text embedding size
+    projection_dim: int | None = None  # None: the text embedding size
     trainable_input_projection: bool = False
 
     def __post_init__(self):
@@ -153,7 +153,10 @@ class SensorEncoder(nn.Module):
 
     def encode_tokens(self, pair_index, valid, delta_s=None, hour=None) -> torch.Tensor:
         """Final hidden states [B, L+1, d] (CLS first)."""
-        x = self.features(pair_index, delta_s, hour)
+        return self.encode_features(self.features(pair_index, delta_s, hour), valid)
+
+    def encode_features(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """Transformer over per-event features [B, L, d] (without CLS)."""
         x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1)
         if self.config.positions == "learned":
             if x.shape[1] > self.config.max_len + 1:

