@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, SequentialSampler
 
+from sensorclip.errors import SensorClipError
 from sensorclip.prepare import Prepared, prepare
 from sensorclip.windows import SPLITS
 
@@ -74,15 +75,44 @@ class WindowBatches(Dataset):
                 "coarse": self.coarse[index], "window": index}
 
 
-class LengthBucketSampler(torch.utils.data.Sampler):
-    """Shuffled batches of windows with similar lengths: less padding for variable windows."""
+class EpochBatchSampler(torch.utils.data.Sampler):
+    """Shuffled batches whose order is a function of (seed, epoch) only.
 
-    def __init__(self, lengths: np.ndarray, batch_size: int, drop_last: bool, bucket: int = 50):
-        self.lengths, self.batch_size, self.drop_last = lengths, batch_size, drop_last
-        self.bucket = bucket
+    Lightning calls ``set_epoch`` before every epoch, so a run resumed from an epoch's checkpoint
+    replays exactly the batches an uninterrupted run would have seen.
+    """
+
+    def __init__(self, n: int, batch_size: int, drop_last: bool, seed: int = 0):
+        self.n, self.batch_size, self.drop_last, self.seed = n, batch_size, drop_last, seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _rng(self) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch])
 
     def __iter__(self):
-        order = torch.randperm(len(self.lengths)).numpy()
+        order = self._rng().permutation(self.n)
+        stop = len(self) * self.batch_size if self.drop_last else self.n
+        for lo in range(0, stop, self.batch_size):
+            yield order[lo:lo + self.batch_size].tolist()
+
+    def __len__(self) -> int:
+        return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
+
+
+class LengthBucketSampler(EpochBatchSampler):
+    """Shuffled batches of windows with similar lengths: less padding for variable windows."""
+
+    def __init__(self, lengths: np.ndarray, batch_size: int, drop_last: bool, seed: int = 0,
+                 bucket: int = 50):
+        super().__init__(len(lengths), batch_size, drop_last, seed)
+        self.lengths, self.bucket = lengths, bucket
+
+    def __iter__(self):
+        rng = self._rng()
+        order = rng.permutation(len(self.lengths))
         span = self.batch_size * self.bucket
         batches = []
         for lo in range(0, len(order), span):
@@ -92,18 +122,22 @@ class LengthBucketSampler(torch.utils.data.Sampler):
                         for i in range(0, len(chunk), self.batch_size)]
         if self.drop_last:
             batches = [b for b in batches if len(b) == self.batch_size]
-        for k in torch.randperm(len(batches)).tolist():
+        for k in rng.permutation(len(batches)).tolist():
             yield batches[k]
 
     def __len__(self) -> int:
-        n = len(self.lengths)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if not self.drop_last:
+            return super().__len__()
+        span = self.batch_size * self.bucket
+        full = len(self.lengths) // span * (span // self.batch_size)
+        return full + (len(self.lengths) % span) // self.batch_size
 
 
 class SensorClipDataModule(L.LightningDataModule):
-    def __init__(self, stage_configs: dict, loader: LoaderConfig, cache_dir: str):
+    def __init__(self, stage_configs: dict, loader: LoaderConfig, cache_dir: str, seed: int = 0):
         super().__init__()
         self.stage_configs, self.loader, self.cache_dir = stage_configs, loader, cache_dir
+        self.seed = seed
         self.prepared: Prepared | None = None
         self.splits: dict[str, WindowBatches] = {}
 
@@ -151,7 +185,8 @@ class SensorClipDataModule(L.LightningDataModule):
     def _loader(self, name: str) -> DataLoader:
         dataset = self.splits[name]
         if len(dataset) == 0:
-            raise RuntimeError(f"the {name} split has no windows")
+            raise SensorClipError(f"the {name} split has no windows: give split.{name} a larger "
+                                  "fraction or use a longer log")
         train = name == "train"
         size = self.loader.batch_size if train else self.loader.eval_batch_size
         drop_last = train and len(dataset) >= size
@@ -159,10 +194,11 @@ class SensorClipDataModule(L.LightningDataModule):
         if bucket == "auto":
             bucket = bool(len(dataset) and dataset.length.min() != dataset.length.max())
         if train and bucket:
-            sampler = LengthBucketSampler(dataset.length.numpy(), size, drop_last)
+            sampler = LengthBucketSampler(dataset.length.numpy(), size, drop_last, self.seed)
+        elif train:
+            sampler = EpochBatchSampler(len(dataset), size, drop_last, self.seed)
         else:
-            base = RandomSampler(dataset) if train else SequentialSampler(dataset)
-            sampler = BatchSampler(base, size, drop_last)
+            sampler = BatchSampler(SequentialSampler(dataset), size, drop_last=False)
         pin = self.loader.pin_memory and torch.cuda.is_available()
         return DataLoader(dataset, sampler=sampler, batch_size=None,
                           num_workers=self.loader.num_workers, pin_memory=pin,

@@ -171,9 +171,13 @@ def evaluate_checkpoint(ckpt_path: str | Path, cache_dir: str | None = None) -> 
     datamodule.prepare_data()
     datamodule.setup()
     model = SensorClipModule.load_from_checkpoint(ckpt, map_location="cpu")
-    if model.hparams.n_pairs != len(datamodule.prepared.pairs):
-        raise SensorClipError(f"{ckpt} was trained on {model.hparams.n_pairs} (sensor, state) "
-                              f"pairs but the data now has {len(datamodule.prepared.pairs)}")
+    prep = datamodule.prepared
+    if (model.hparams.n_pairs, model.hparams.image_dim) != prep.pair_embeddings.shape:
+        raise SensorClipError(
+            f"{ckpt} was trained on {model.hparams.n_pairs} (sensor, state) pairs of "
+            f"{model.hparams.image_dim}-d embeddings but the caches now give "
+            f"{prep.pair_embeddings.shape[0]} x {prep.pair_embeddings.shape[1]}; evaluate with "
+            "the layout and backbone the run was trained with")
     metrics = evaluate_model(model, datamodule, configs_from(cfg)["text"], run_dir)
     metrics.update(describe_run(datamodule), checkpoint=str(ckpt))
     write_metrics(run_dir, metrics)

@@ -39,7 +39,7 @@ def warmup_cosine(step: int, total: int, warmup: int, floor: float) -> float:
 class SensorClipModule(L.LightningModule):
     def __init__(self, encoder: dict, features: dict, loss: dict, optim: dict,
                  text_projection: str, text_dim: int, n_pairs: int, image_dim: int,
-                 label_positives: str | None = None,
+                 label_positives: str | None = None, seed: int = 0,
                  pair_embeddings: torch.Tensor | None = None,
                  pair_xy: torch.Tensor | None = None):
         super().__init__()
@@ -75,6 +75,10 @@ class SensorClipModule(L.LightningModule):
         return positive_mask(batch["caption"], labels)
 
     # -- steps ----------------------------------------------------------------------------------
+    def on_train_epoch_start(self):
+        """Dropout and caption draws depend on (seed, epoch) only: resumes replay exactly."""
+        torch.manual_seed(self.hparams.seed * 100_003 + self.current_epoch)
+
     def training_step(self, batch, batch_idx):
         sensor, text = self(batch)
         positives = self.positives(batch)

@@ -22,7 +22,7 @@ from sensorclip import casas
 from sensorclip.cache import Cache, file_digest, load_npz, provenance, save_npz
 from sensorclip.captions import CaptionConfig, Captions, build_phrasebook, caption_windows, \
     home_labels
-from sensorclip.errors import SensorClipError
+from sensorclip.errors import CacheError, SensorClipError
 from sensorclip.homes import Home, load_home
 from sensorclip.render import ACTIVE, RenderConfig, check_pairs_covered, contact_sheet, image_key, \
     normalise_state, pair_table, render_home
@@ -298,13 +298,32 @@ def _load(home: Home, entries: dict[str, Path], built: dict[str, bool]) -> Prepa
         prep.windows = Windows(**{k: win[k] for k in Windows.__dataclass_fields__})
         prep.captions = Captions(cap["texts"].tolist(), cap["index"])
     if "text" in entries:
-        prep.text_embeddings = load_npz(entries["text"] / "text.npz", ("embeddings",))["embeddings"]
+        path = entries["text"] / "text.npz"
+        prep.text_embeddings = _checked(load_npz(path, ("embeddings",))["embeddings"], path,
+                                        rows=len(prep.captions.texts) if prep.captions else None)
     if "vision" in entries:
-        vis = load_npz(entries["vision"] / "embeddings.npz", ("embeddings", "sensor_ids", "states"))
+        path = entries["vision"] / "embeddings.npz"
+        vis = load_npz(path, ("embeddings", "sensor_ids", "states", "dim"))
         prep.pairs = list(zip(vis["sensor_ids"].tolist(), vis["states"].tolist()))
-        prep.pair_embeddings = vis["embeddings"]
+        prep.pair_embeddings = _checked(vis["embeddings"], path, rows=len(prep.pairs),
+                                        dim=int(vis["dim"]))
         prep.vision_identity = provenance(entries["vision"])["summary"]
     return prep
+
+
+def _checked(vectors: np.ndarray, path: Path, rows: int | None = None,
+             dim: int | None = None) -> np.ndarray:
+    """Refuse an embedding cache of the wrong shape or with NaN/inf in it."""
+    fix = f"delete {path.parent} and rerun `python -m sensorclip.prepare`"
+    if vectors.ndim != 2 or (rows is not None and vectors.shape[0] != rows):
+        raise CacheError(f"{path}: embeddings have shape {vectors.shape}, expected {rows} rows; "
+                         + fix)
+    if dim is not None and vectors.shape[1] != dim:
+        raise CacheError(f"{path}: embeddings are {vectors.shape[1]}-d but the cache records "
+                         f"dim {dim}; " + fix)
+    if not np.isfinite(vectors).all():
+        raise CacheError(f"{path}: embeddings contain NaN or inf; " + fix)
+    return vectors
 
 
 def configs_from(cfg: Mapping[str, Any]):

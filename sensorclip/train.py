@@ -14,12 +14,15 @@ retrieval metric, and last), the logger's files and ``metrics.json``.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 import hydra
 import lightning as L
+import torch
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import DictConfig, OmegaConf
 
 from sensorclip.cache import atomic_write_text
@@ -34,7 +37,7 @@ from sensorclip.prepare import configs_from, describe_backbone
 def build(cfg: dict[str, Any]) -> tuple[SensorClipDataModule, SensorClipModule]:
     """DataModule (caches built if missing) and a fresh model sized from the data."""
     datamodule = SensorClipDataModule(configs_from(cfg), LoaderConfig(**cfg["loader"]),
-                                      cfg["paths"]["cache_dir"])
+                                      cfg["paths"]["cache_dir"], seed=cfg["seed"])
     datamodule.prepare_data()
     datamodule.setup()
     prep = datamodule.prepared
@@ -44,7 +47,8 @@ def build(cfg: dict[str, Any]) -> tuple[SensorClipDataModule, SensorClipModule]:
         encoder=cfg["encoder"], features=cfg["features"], loss=cfg["loss"], optim=cfg["optim"],
         text_projection=cfg["text_projection"], text_dim=datamodule.text_dim,
         n_pairs=len(prep.pairs), image_dim=int(prep.pair_embeddings.shape[1]),
-        label_positives=cfg.get("label_positives"), pair_embeddings=datamodule.pair_embeddings,
+        label_positives=cfg.get("label_positives"), seed=cfg["seed"],
+        pair_embeddings=datamodule.pair_embeddings,
         pair_xy=datamodule.pair_xy)
     return datamodule, model
 
@@ -70,8 +74,16 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     loggers = instantiate_all(cfg.get("logger"))
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks,
                                                  logger=loggers or False,
-                                                 default_root_dir=str(run_dir))
-    trainer.fit(model, datamodule=datamodule, ckpt_path=resolved.get("ckpt_path"))
+                                                 default_root_dir=str(run_dir),
+                                                 plugins=[AtomicCheckpointIO()])
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=resolved.get("ckpt_path"))
+    except FloatingPointError as exc:
+        last = run_dir / "checkpoints" / "last.ckpt"
+        kept = (f"the last good checkpoint is {last}; resume with run_name={run_dir.name} "
+                "ckpt_path=last after lowering optim.lr or fixing the data"
+                if last.is_file() else "no checkpoint had been saved yet")
+        raise SensorClipError(f"training stopped: {exc}; {kept}") from None
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if best:                      # chosen on validation retrieval, never on test
         model = SensorClipModule.load_from_checkpoint(best, map_location="cpu")
@@ -81,6 +93,17 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     write_metrics(run_dir, metrics)
     print_metrics(metrics, run_dir)
     return metrics
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints go to a temporary file renamed into place: a kill never leaves half a file."""
+
+    def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        torch.save(checkpoint, tmp)
+        os.replace(tmp, path)
 
 
 def describe_run(datamodule: SensorClipDataModule) -> dict[str, Any]:
@@ -129,12 +152,7 @@ def print_metrics(metrics: dict[str, Any], run_dir: Path) -> None:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> dict[str, Any]:
-    def task():
-        try:
-            return train(cfg)
-        except FloatingPointError as exc:
-            raise SensorClipError(str(exc)) from exc
-    return run_cleanly(task)
+    return run_cleanly(lambda: train(cfg))
 
 
 if __name__ == "__main__":
