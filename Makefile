@@ -48,8 +48,8 @@ compare: install              ## backbone comparison sweep, then its report (new
 		model.pretrained=false $(ARGS)
 	$(BIN)/python -m sensorclip.report "$$(ls -td outputs/sweeps/*/ | head -1)"
 
-bench: install                ## speed figures (parse/windows/captions at Milan scale)
-	$(BIN)/python scripts/bench_prep.py $(ARGS)
+bench: install                ## speed figures at Milan scale -> bench.json (docs/performance.md)
+	$(BIN)/python scripts/bench.py $(ARGS)
 
 clean:                        ## caches and run outputs (keeps .venv)
 	rm -rf cache outputs multirun .pytest_cache .hypothesis bench.json bench_prep.json
