@@ -13,7 +13,6 @@ embeddings by activity, and ``retrieval_examples.md`` (text queries and their to
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 

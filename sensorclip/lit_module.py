@@ -9,7 +9,7 @@ retrieval over all of it (not per batch), with windows sharing a caption counted
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import lightning as L
 import torch
@@ -125,7 +125,6 @@ class SensorClipModule(L.LightningModule):
         metrics = retrieval_metrics(out["sensor"], out["text"], out["caption"])
         metrics["loss"] = out["loss"].item()
         self.log_dict({f"{prefix}/{k}": v for k, v in metrics.items()}, sync_dist=False)
-        self.last_outputs = out
         return metrics
 
     def on_validation_epoch_end(self):

@@ -18,12 +18,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from sensorclip.errors import ModelNotAvailableError, SensorClipError
 from sensorclip.text import fingerprint_dir, hf_cache_snapshot, pick_device, resolve_model_dir
+
+if TYPE_CHECKING:
+    import torch
 
 FAMILIES = ("clip", "dinov2", "siglip", "timm")
 MEAN_STD = {

@@ -1,6 +1,5 @@
 """Crashes, resumes and determinism of training (CPU, tiny models)."""
 
-import json
 
 import pytest
 import torch
