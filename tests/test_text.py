@@ -65,3 +65,14 @@ def test_hf_cache_snapshots_are_found_offline(tmp_path, monkeypatch):
     (snapshot.parents[1] / "refs" / "main").write_text("abc123")
     source, local = resolve_model_dir("org/tiny", None, None, option="text", allow_download=False)
     assert local and source == str(snapshot)
+
+
+def test_bf16_precision_is_close_and_keyed_separately(tiny_bert):
+    from sensorclip.text import text_encoder_identity
+    base = dict(path=str(tiny_bert), package=None, device="cpu")
+    exact = TextEncoder(TextEncoderConfig(**base)).encode(TEXTS, progress=False)
+    fast = TextEncoder(TextEncoderConfig(**base, precision="bf16")).encode(TEXTS, progress=False)
+    assert fast.dtype == np.float32
+    assert np.all((exact * fast).sum(1) > 0.99)
+    assert (text_encoder_identity(TextEncoderConfig(**base))[2]
+            != text_encoder_identity(TextEncoderConfig(**base, precision="bf16"))[2])
