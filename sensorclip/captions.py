@@ -190,21 +190,14 @@ def _positional_name(home: Home, name: str, plain: str, pattern: re.Pattern) -> 
     if pattern.search(head):
         head = "room"
     peers = [r for r in home.room_names if r.lower().replace("_", " ").split()[-1] == head]
-    centre = np.mean([_room_centre(home, r) for r in peers], axis=0) if len(peers) > 1 else \
+    centre = np.mean([home.room_centre(r) for r in peers], axis=0) if len(peers) > 1 else \
         np.asarray(home.size) / 2
-    dx, dy = _room_centre(home, name) - centre
+    dx, dy = np.asarray(home.room_centre(name)) - centre
     if abs(dx) < 1e-9 and abs(dy) < 1e-9:
         return f"the {head}"
     direction = ("east" if dx > 0 else "west") if abs(dx) >= abs(dy) else \
         ("north" if dy > 0 else "south")
     return f"the {direction} {head}"
-
-
-def _room_centre(home: Home, room: str) -> np.ndarray:
-    if room in home.rooms:
-        x0, y0, x1, y1 = home.rooms[room]
-        return np.array([(x0 + x1) / 2, (y0 + y1) / 2])
-    return np.mean([s.xy for s in home.sensors.values() if s.room == room], axis=0)
 
 
 # ---------------------------------------------------------------------------------------------

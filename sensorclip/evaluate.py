@@ -167,8 +167,7 @@ def evaluate_checkpoint(ckpt_path: str | Path, cache_dir: str | None = None) -> 
     from sensorclip.datamodule import LoaderConfig
     datamodule = SensorClipDataModule(configs_from(cfg), LoaderConfig(**cfg["loader"]),
                                       cache_dir or cfg["paths"]["cache_dir"])
-    datamodule.prepare_data()
-    datamodule.setup()
+    datamodule.setup()              # builds missing caches, then loads them
     model = SensorClipModule.load_from_checkpoint(ckpt, map_location="cpu")
     prep = datamodule.prepared
     if (model.hparams.n_pairs, model.hparams.image_dim) != prep.pair_embeddings.shape:

@@ -71,6 +71,16 @@ class Home:
                 names.append(sensor.room)
         return names
 
+    def room_centre(self, room: str) -> tuple[float, float]:
+        """Centre of the room's rectangle, else the mean position of its sensors."""
+        if room in self.rooms:
+            x0, y0, x1, y1 = self.rooms[room]
+            return ((x0 + x1) / 2, (y0 + y1) / 2)
+        points = [s.xy for s in self.sensors.values() if s.room == room]
+        if not points:
+            raise KeyError(f"room {room!r} has neither a rectangle nor sensors in {self.name}")
+        return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
+
     def coarse_label(self, fine: str) -> str:
         """Coarse label of a fine one; unmapped labels stand for themselves."""
         if fine == NO_ACTIVITY:

@@ -131,7 +131,7 @@ class SensorClipModule(L.LightningModule):
         self._epoch_end("val")
 
     def on_test_epoch_end(self):
-        self.test_metrics = self._epoch_end("test")
+        self._epoch_end("test")
 
     # -- optimisation ---------------------------------------------------------------------------
     def parameter_groups(self) -> list[dict]:

@@ -326,9 +326,9 @@ class _World:
 
     def _path(self, here: str, there: str) -> list[str]:
         """Motion sensors near the straight line between two room centres, in walking order."""
-        a, b = self._centre(here), self._centre(there)
-        if a is None or b is None:
+        if not (self.motion_by_room.get(here) and self.motion_by_room.get(there)):
             return []
+        a, b = np.asarray(self.home.room_centre(here)), np.asarray(self.home.room_centre(there))
         direction = b - a
         length = float(np.hypot(*direction)) or 1.0
         reach = 0.12 * float(max(self.home.size))
@@ -340,15 +340,6 @@ class _World:
             if -reach < along < length + reach and across < reach:
                 found.append((along, sid))
         return [sid for _, sid in sorted(found)]
-
-    def _centre(self, room: str):
-        if room in self.home.rooms:
-            x0, y0, x1, y1 = self.home.rooms[room]
-            return np.array([(x0 + x1) / 2, (y0 + y1) / 2])
-        ids = self.motion_by_room.get(room)
-        if not ids:
-            return None
-        return np.mean([self.home.sensors[s].xy for s in ids], axis=0)
 
     def idle(self, room: str, start: int, end: int, rate: float) -> None:
         ids = self.motion_by_room.get(room)

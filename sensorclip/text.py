@@ -81,10 +81,15 @@ def resolve_model_dir(model_id: str, path: str | None, package: str | None, opti
     if cached is not None:
         return str(cached), True
     looked.append(f"the Hugging Face cache ({hf_hub_cache()})")
-    if allow_download and not os.environ.get("HF_HUB_OFFLINE") and hub_reachable():
+    if can_download(allow_download):
         return model_id, False
     looked.append("the hub (offline)" if allow_download else "nowhere else (downloads disabled)")
     raise ModelNotAvailableError(_missing_message(model_id, option, looked, what))
+
+
+def can_download(allowed: bool) -> bool:
+    """Downloads allowed by config, not disabled by HF_HUB_OFFLINE, and the hub answers."""
+    return allowed and not os.environ.get("HF_HUB_OFFLINE") and hub_reachable()
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:

@@ -38,8 +38,7 @@ def build(cfg: dict[str, Any]) -> tuple[SensorClipDataModule, SensorClipModule]:
     """DataModule (caches built if missing) and a fresh model sized from the data."""
     datamodule = SensorClipDataModule(configs_from(cfg), LoaderConfig(**cfg["loader"]),
                                       cfg["paths"]["cache_dir"], seed=cfg["seed"])
-    datamodule.prepare_data()
-    datamodule.setup()
+    datamodule.setup()              # builds missing caches, then loads them
     prep = datamodule.prepared
     # seed here: whether caches were built or reused must not change the initial weights
     L.seed_everything(cfg["seed"], workers=True, verbose=False)

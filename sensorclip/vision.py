@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from sensorclip.errors import ModelNotAvailableError, SensorClipError
-from sensorclip.text import fingerprint_dir, hf_cache_snapshot, pick_device, resolve_model_dir
+from sensorclip.text import (can_download, fingerprint_dir, hf_cache_snapshot, pick_device,
+                             resolve_model_dir)
 
 if TYPE_CHECKING:
     import torch
@@ -224,9 +225,7 @@ def _timm_weights(config: VisionConfig) -> Path | None:
     if config.path:
         raise ModelNotAvailableError(f"model.path={config.path} holds no weights file "
                                      f"({', '.join(WEIGHT_FILES)}) for {config.model_id}")
-    from sensorclip.text import hub_reachable
-    import os
-    if config.allow_download and not os.environ.get("HF_HUB_OFFLINE") and hub_reachable():
+    if can_download(config.allow_download):
         return None
     raise ModelNotAvailableError(
         f"vision backbone {config.model_id!r} (timm) is not available offline (looked in the "

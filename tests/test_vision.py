@@ -32,15 +32,13 @@ def test_hf_backbones_load_local_weights_and_embed(tmp_path, images, family, dim
 
 
 @pytest.mark.parametrize("family, dim", [("clip", 512), ("dinov2", 768), ("siglip", 768)])
-def test_random_init_needs_no_download_and_has_the_real_dims(family, dim):
-    import transformers as tf
-    configs = {"clip": tf.CLIPVisionConfig, "dinov2": tf.Dinov2Config,
-               "siglip": tf.SiglipVisionConfig}
-    arch = configs[family]()
-    # the default config classes are the base architectures the presets name
-    assert arch.hidden_size == 768 and arch.num_hidden_layers == 12
-    if family == "clip":
-        assert arch.projection_dim == dim
+def test_random_init_needs_no_download_and_has_the_real_dims(tmp_path, monkeypatch, family, dim):
+    monkeypatch.setenv("HF_HOME", str(tmp_path))          # an empty cache: nothing to load
+    config = VisionConfig(family=family, model_id=f"absent/{family}", pretrained=False,
+                          allow_download=False, device="cpu")
+    backbone = VisionBackbone(config)
+    assert backbone.dim == dim and backbone.input_size == 224
+    assert vision_identity(config)["weights"] == "random-init-seed0"
 
 
 def test_timm_backbone_from_a_local_weights_file(tmp_path, images):
