@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import random
 import statistics
@@ -34,19 +35,31 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_prep import milan_scale_log, run_once  # noqa: E402
 
-from sensorclip.captions import CaptionConfig, build_phrasebook, caption_windows, home_labels  # noqa: E402
+from sensorclip.captions import (  # noqa: E402
+    CaptionConfig,
+    build_phrasebook,
+    caption_windows,
+    home_labels,
+)
 from sensorclip.casas import attach_layout, read_casas  # noqa: E402
-from sensorclip.datamodule import LengthBucketSampler, WindowBatches  # noqa: E402
+from sensorclip.datamodule import EpochBatchSampler, LengthBucketSampler, WindowBatches  # noqa: E402
 from sensorclip.encoder import EncoderConfig  # noqa: E402
+from sensorclip.hardware import native_bf16_matmul  # noqa: E402
 from sensorclip.homes import load_home  # noqa: E402
 from sensorclip.lit_module import SensorClipModule  # noqa: E402
 from sensorclip.render import pair_table, sensor_state_pairs  # noqa: E402
-from sensorclip.windows import SplitConfig, WindowConfig, coarse_vocabulary, make_windows  # noqa: E402
+from sensorclip.windows import (  # noqa: E402
+    SplitConfig,
+    WindowConfig,
+    coarse_vocabulary,
+    make_windows,
+)
 
 PRESETS = {
     "default": dict(d_model=768, n_layers=6, n_heads=8, d_ff=3072, head_hidden=1024),
@@ -93,7 +106,7 @@ class MilanScale:
                              torch.as_tensor(self.events.time.astype(np.int64)),
                              len(self.pairs), self.train_start, self.train_length,
                              self.train_captions, torch.as_tensor(self.text),
-                             w.fine[train], w.coarse[train], train=True)
+                             w.fine[train], w.coarse[train])
 
     def naive_dataset(self) -> "NaiveWindows":
         stamps = np.datetime_as_string(self.events.time, unit="us").tolist()
@@ -165,11 +178,33 @@ class NaiveInput(nn.Module):
         return torch.stack(tokens).view(len(keys), len(keys[0]), width)
 
 
+def naive_attention(attention, x: torch.Tensor, bias: torch.Tensor, training: bool):
+    """Hand-written attention over the module's own weights (the prior code had no SDPA)."""
+    batch, length, width = x.shape
+    q, k, v = attention.qkv(x).view(batch, length, 3, attention.n_heads, -1).permute(2, 0, 3, 1, 4)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]) + bias
+    weights = F.dropout(scores.softmax(-1), attention.dropout, training)
+    return attention.out((weights @ v).transpose(1, 2).reshape(batch, length, width))
+
+
+def naive_encode(encoder, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """The encoder's transformer, step by step with ``torch.nn.functional.dropout``: the same
+    function of the same weights as ``SensorEncoder.encode_features``."""
+    p, training = encoder.config.dropout, encoder.training
+    x = torch.cat([encoder.cls.expand(x.shape[0], -1, -1), x], dim=1)
+    x = F.dropout(x, p, training)
+    bias = encoder.attention_mask(valid)
+    for block in encoder.blocks:
+        x = x + F.dropout(naive_attention(block.attn, block.norm1(x), bias, training), p, training)
+        up, act, _, down = block.mlp
+        x = x + F.dropout(down(F.dropout(act(up(block.norm2(x))), p, training)), p, training)
+    return encoder.norm(x)
+
+
 def naive_forward(module: SensorClipModule, naive_input: NaiveInput, batch):
     x = naive_input(batch["keys"])
-    hidden = module.encoder.encode_features(x, batch["valid"])
-    sensor = nn.functional.normalize(module.encoder.head(module.encoder.pool(hidden,
-                                                                             batch["valid"])), dim=-1)
+    hidden = naive_encode(module.encoder, x, batch["valid"])
+    sensor = F.normalize(module.encoder.head(module.encoder.pool(hidden, batch["valid"])), dim=-1)
     return sensor, module.embed_text(batch["text"])
 
 
@@ -187,9 +222,10 @@ def make_module(data: MilanScale, preset: str) -> SensorClipModule:
 
 
 def time_steps(module, loader, forward, steps: int, warmup: int, device: str,
-               autocast_dtype=None) -> float:
+               autocast_dtype=None, fused: bool = False) -> float:
     """Windows per second over ``steps`` optimizer steps (data loading included)."""
-    optimizer = torch.optim.AdamW([p for p in module.parameters() if p.requires_grad], lr=1e-4)
+    optimizer = torch.optim.AdamW([p for p in module.parameters() if p.requires_grad], lr=1e-4,
+                                  fused=fused)
     module.train().to(device)
     iterator = iter(loader)
     count, started = 0, None
@@ -218,19 +254,21 @@ def to_device(batch, device):
 
 
 def fast_loader(data: MilanScale, batch_size: int, pin: bool) -> DataLoader:
-    """The training loader: length-bucketed batches when window lengths vary (as in training)."""
+    """The training loader: the training samplers, length-bucketed when window lengths vary."""
     dataset = data.fast_dataset()
     lengths = dataset.length.numpy()
     if lengths.min() != lengths.max():
-        sampler = LengthBucketSampler(lengths, batch_size, drop_last=True)
+        sampler = LengthBucketSampler(lengths, batch_size, True, paraphrases=dataset.paraphrases)
     else:
-        sampler = torch.utils.data.BatchSampler(torch.utils.data.RandomSampler(dataset),
-                                                batch_size, drop_last=True)
+        sampler = EpochBatchSampler(len(dataset), batch_size, True,
+                                    paraphrases=dataset.paraphrases)
     return DataLoader(dataset, sampler=sampler, batch_size=None, pin_memory=pin)
 
 
-def measure_training(data, preset, args, device="cpu", autocast_dtype=None, naive=True,
-                     compile_model=False) -> dict:
+def measure_training(data, preset, args, device="cpu", fast_dtype=None, naive_dtype=None,
+                     naive=True, compile_model=False) -> dict:
+    """Windows/s of the fast path (fused AdamW, autocast to ``fast_dtype`` if given) and of the
+    naive path (plain AdamW, ``naive_dtype``), alternating on one module."""
     results = {}
     torch.manual_seed(0)
     module = make_module(data, preset)
@@ -242,7 +280,7 @@ def measure_training(data, preset, args, device="cpu", autocast_dtype=None, naiv
         loader = fast_loader(data, args.batch_size, pin=device == "cuda")
         batches = (to_device(b, device) for b in loader)
         fast.append(time_steps(module, batches, module, args.steps, warmup, device,
-                               autocast_dtype))
+                               fast_dtype, fused=True))
     results["fast"] = statistics.median(fast)
     if naive:
         naive_input = NaiveInput(module.encoder.features.inputs, data.pairs)
@@ -252,9 +290,25 @@ def measure_training(data, preset, args, device="cpu", autocast_dtype=None, naiv
                                 collate_fn=naive_collate, drop_last=True)
             batches = (to_device(b, device) for b in loader)
             slow.append(time_steps(module, batches, lambda b: naive_forward(module, naive_input, b),
-                                   args.steps, args.warmup, device, autocast_dtype))
+                                   args.steps, args.warmup, device, naive_dtype))
         results["naive"] = statistics.median(slow)
     return results
+
+
+def measure_dropout(shape=(64, 21, 3072), p: float = 0.1, repeats: int = 30) -> dict:
+    """Milliseconds per training-mode dropout of one FFN activation (the largest per layer)."""
+    from sensorclip.dropout import dropout
+    x = torch.randn(shape)
+    out = {}
+    for name, fn in (("torch", lambda: F.dropout(x, p, True)), ("sensorclip", lambda: dropout(x, p, True))):
+        fn()
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - started)
+        out[name] = statistics.median(times) * 1e3
+    return out
 
 
 def measure_text(texts: list[str], n: int, precision: str = "fp32") -> float:
@@ -288,20 +342,22 @@ class CachedArrays:
         self.dataset = WindowBatches(
             torch.as_tensor(a["event_pair"], dtype=torch.long), torch.as_tensor(a["time_us"]),
             len(self.pairs), a["start"][train], a["length"][train], a["captions"][train],
-            torch.as_tensor(a["text"]), a["fine"][train], a["coarse"][train], train=True)
+            torch.as_tensor(a["text"]), a["fine"][train], a["coarse"][train])
 
     def fast_dataset(self) -> WindowBatches:
         return self.dataset
 
 
-def rss_probe(arrays: Path, preset: str, steps: int) -> float:
-    """Peak RSS (GB) of a process that loads the cached arrays and runs a Lightning fit."""
+def rss_probe(arrays: Path, preset: str, steps: int, precision: str) -> float:
+    """Peak RSS (GB) of a process that loads the cached arrays and runs a Lightning fit the way
+    ``trainer=cpu`` does (its precision, gradient clipping)."""
     import lightning as L
     data = CachedArrays(arrays)
     module = make_module(data, preset)
     trainer = L.Trainer(accelerator="cpu", max_steps=steps, logger=False, enable_checkpointing=False,
                         enable_progress_bar=False, enable_model_summary=False,
-                        limit_val_batches=0, num_sanity_val_steps=0)
+                        limit_val_batches=0, num_sanity_val_steps=0, precision=precision,
+                        gradient_clip_val=1.0)
     trainer.fit(module, train_dataloaders=fast_loader(data, 64, pin=False))
     return peak_rss_gb()
 
@@ -331,9 +387,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench.json"))
     parser.add_argument("--rss-probe", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--rss-preset", default="default", help=argparse.SUPPRESS)
+    parser.add_argument("--rss-precision", default="32-true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_probe:
-        print(json.dumps({"peak_rss_gb": rss_probe(args.rss_probe, args.rss_preset, args.steps)}))
+        print(json.dumps({"peak_rss_gb": rss_probe(args.rss_probe, args.rss_preset, args.steps,
+                                                   args.rss_precision)}))
         return
     if args.quick:
         args.repeats, args.steps, args.warmup, args.text_captions = 1, 3, 1, 256
@@ -355,46 +413,56 @@ def main() -> None:
         result["text_captions_per_s"] = measure_text(data.captions.texts, args.text_captions)
         result["text_captions_per_s_bf16"] = measure_text(data.captions.texts, args.text_captions,
                                                           "bf16")
+        precision = "bf16-mixed" if native_bf16_matmul() else "32-true"
+        fast_dtype = torch.bfloat16 if precision == "bf16-mixed" else None
+        result["fast_precision"] = precision            # what trainer=cpu picks on this host
+        result["naive_precision"] = "32-true"
+        result.update({f"dropout_ms_{k}": v for k, v in measure_dropout().items()})
         for preset in ("default", "small"):
-            measured = measure_training(data, preset, args)
+            measured = measure_training(data, preset, args, fast_dtype=fast_dtype)
+            fp32 = (measure_training(data, preset, args, naive=False) if fast_dtype is not None
+                    else measured)
             result[f"train_windows_per_s_fast_{preset}"] = measured["fast"]
+            result[f"train_windows_per_s_fast_fp32_{preset}"] = fp32["fast"]
             result[f"train_windows_per_s_naive_{preset}"] = measured["naive"]
             result[f"train_speedup_vs_naive_{preset}"] = measured["fast"] / measured["naive"]
-            bf16 = measure_training(data, preset, args, autocast_dtype=torch.bfloat16, naive=False)
-            result[f"train_windows_per_s_fast_bf16_{preset}"] = bf16["fast"]
+            result[f"train_speedup_vs_naive_fp32_{preset}"] = fp32["fast"] / measured["naive"]
         duration = MilanScale(log, windows_config=WindowConfig(kind="duration", size=60))
         result["fd60_windows"] = len(duration.windows)
         result["fd60_mean_events"] = float(duration.windows.length.mean())
         short = argparse.Namespace(**{**vars(args), "steps": max(2, args.steps // 2),
                                       "repeats": max(1, args.repeats - 1)})
         for preset in ("default", "small"):
-            measured = measure_training(duration, preset, short)
+            measured = measure_training(duration, preset, short, fast_dtype=fast_dtype)
             result[f"fd60_train_windows_per_s_fast_{preset}"] = measured["fast"]
             result[f"fd60_train_windows_per_s_naive_{preset}"] = measured["naive"]
             result[f"fd60_train_speedup_vs_naive_{preset}"] = measured["fast"] / measured["naive"]
         del duration
         if not args.no_compile:
-            compiled = measure_training(data, "small", args, naive=False, compile_model=True)
+            compiled = measure_training(data, "small", args, fast_dtype=fast_dtype, naive=False,
+                                        compile_model=True)
             result["train_windows_per_s_compiled_small"] = compiled["fast"]
         if torch.cuda.is_available():
+            # the gpu preset's bf16-mixed on both paths: the ratio is the data path and kernels
             result["gpu"] = torch.cuda.get_device_name()
             for preset in ("default", "small"):
-                fp32 = measure_training(data, preset, args, device="cuda")
                 bf16 = measure_training(data, preset, args, device="cuda",
-                                        autocast_dtype=torch.bfloat16, naive=False)
-                result[f"gpu_train_windows_per_s_{preset}"] = fp32["fast"]
-                result[f"gpu_train_windows_per_s_naive_{preset}"] = fp32["naive"]
-                result[f"gpu_train_speedup_vs_naive_{preset}"] = fp32["fast"] / fp32["naive"]
-                result[f"gpu_train_windows_per_s_bf16_{preset}"] = bf16["fast"]
+                                        fast_dtype=torch.bfloat16, naive_dtype=torch.bfloat16)
+                fp32 = measure_training(data, preset, args, device="cuda", naive=False)
+                result[f"gpu_train_windows_per_s_{preset}"] = bf16["fast"]
+                result[f"gpu_train_windows_per_s_naive_{preset}"] = bf16["naive"]
+                result[f"gpu_train_speedup_vs_naive_{preset}"] = bf16["fast"] / bf16["naive"]
+                result[f"gpu_train_windows_per_s_fp32_{preset}"] = fp32["fast"]
         arrays = Path(tmp) / "arrays.npz"
         save_arrays(data, arrays)
         for preset in ("default", "small"):
             probe = subprocess.run([sys.executable, __file__, "--rss-probe", str(arrays),
-                                    "--rss-preset", preset, "--steps", str(max(args.steps, 5))],
+                                    "--rss-preset", preset, "--rss-precision", precision,
+                                    "--steps", str(max(args.steps, 5))],
                                    capture_output=True, text=True, check=True)
             result[f"peak_rss_gb_train_{preset}"] = json.loads(
                 probe.stdout.strip().splitlines()[-1])["peak_rss_gb"]
-    # headline figures: the default encoder (the model the issue sizes), fp32 on both paths
+    # headline figures: the default encoder (the model the issue sizes) as trainer=cpu runs it
     result.update(d_model=PRESETS["default"]["d_model"], n_layers=PRESETS["default"]["n_layers"],
                   train_windows_per_s_fast=result["train_windows_per_s_fast_default"],
                   train_windows_per_s_naive=result["train_windows_per_s_naive_default"],
@@ -408,26 +476,31 @@ def print_table(r: dict) -> None:
     rows = [("parse + windows + captions, 430k lines (s)", r["prep_seconds_430k"]),
             ("  parse / windows / captions (s)",
              f"{r['parse_s']:.2f} / {r['windows_s']:.2f} / {r['captions_s']:.2f}"),
-            ("text embedding, MiniLM (unique captions/s)", r["text_captions_per_s"]),
-            ("text embedding, MiniLM, text.precision=bf16 (captions/s)",
-             r["text_captions_per_s_bf16"])]
+            ("text embedding, MiniLM fp32 (unique captions/s)", r["text_captions_per_s"]),
+            ("text embedding, MiniLM bf16 (unique captions/s)", r["text_captions_per_s_bf16"]),
+            ("dropout of one [64, 21, 3072] activation, torch / sensorclip (ms)",
+             f"{r['dropout_ms_torch']:.1f} / {r['dropout_ms_sensorclip']:.1f}")]
+    fast = f"fast ({r['fast_precision']})"
     for preset in ("default", "small"):
         d = PRESETS[preset]
         tag = f"{preset} ({d['d_model']}-d, {d['n_layers']} layers)"
-        rows += [(f"train {tag}: fast (windows/s)", r[f"train_windows_per_s_fast_{preset}"]),
-                 (f"train {tag}: naive (windows/s)", r[f"train_windows_per_s_naive_{preset}"]),
-                 (f"train {tag}: speed-up fast/naive", r[f"train_speedup_vs_naive_{preset}"]),
-                 (f"train {tag}: fast, bf16 autocast (windows/s)",
-                  r[f"train_windows_per_s_fast_bf16_{preset}"])]
+        rows += [(f"train {tag}: {fast} (windows/s)", r[f"train_windows_per_s_fast_{preset}"]),
+                 (f"train {tag}: fast (32-true) (windows/s)",
+                  r[f"train_windows_per_s_fast_fp32_{preset}"]),
+                 (f"train {tag}: naive (32-true) (windows/s)",
+                  r[f"train_windows_per_s_naive_{preset}"]),
+                 (f"train {tag}: speed-up {fast} / naive", r[f"train_speedup_vs_naive_{preset}"]),
+                 (f"train {tag}: speed-up fast (32-true) / naive",
+                  r[f"train_speedup_vs_naive_fp32_{preset}"])]
     for preset in ("default", "small"):
-        rows += [(f"fd60 windows, {preset}: fast, length-bucketed (windows/s)",
+        rows += [(f"fd60 windows, {preset}: {fast}, length-bucketed (windows/s)",
                   r[f"fd60_train_windows_per_s_fast_{preset}"]),
                  (f"fd60 windows, {preset}: naive, padded to batch max (windows/s)",
                   r[f"fd60_train_windows_per_s_naive_{preset}"]),
                  (f"fd60 windows, {preset}: speed-up fast/naive",
                   r[f"fd60_train_speedup_vs_naive_{preset}"])]
     if "train_windows_per_s_compiled_small" in r:
-        rows.append(("train small: torch.compile (windows/s)",
+        rows.append((f"train small: {fast} + torch.compile (windows/s)",
                      r["train_windows_per_s_compiled_small"]))
     for key in sorted(k for k in r if k.startswith("gpu_")):
         rows.append((key, r[key]))

@@ -4,7 +4,9 @@ Everything lives in memory as tensors: per event its (sensor, state) pair row an
 window its start, length, labels and caption ids, per unique caption its text embedding. A batch
 is built in one go from a list of window indices with tensor gathers (``WindowBatches``): no
 per-window Python objects, no per-event loop. Training draws a random paraphrase per window per
-epoch; validation and test always use the first one.
+epoch (in the sampler, from (seed, epoch) alone); validation and test always use the first one.
+Data loading never touches torch's global RNG, so the only random draws in a training step are
+the model's, which the LightningModule reseeds per epoch: a resumed run replays exactly.
 """
 
 from __future__ import annotations
@@ -35,11 +37,12 @@ class LoaderConfig:
 
 
 class WindowBatches(Dataset):
-    """``dataset[list of window indices]`` -> one padded batch of tensors."""
+    """``dataset[window indices]`` or ``dataset[(window indices, paraphrase columns)]`` -> one
+    padded batch of tensors (plain indices: the first paraphrase of each window)."""
 
     def __init__(self, event_pair: torch.Tensor, event_time_us: torch.Tensor, pad_index: int,
                  start: np.ndarray, length: np.ndarray, captions: np.ndarray,
-                 text: torch.Tensor, fine: np.ndarray, coarse: np.ndarray, train: bool):
+                 text: torch.Tensor, fine: np.ndarray, coarse: np.ndarray):
         self.event_pair, self.event_time_us = event_pair, event_time_us
         self.pad_index = pad_index
         self.start = torch.as_tensor(start, dtype=torch.long)
@@ -48,12 +51,16 @@ class WindowBatches(Dataset):
         self.text = text
         self.fine = torch.as_tensor(fine, dtype=torch.long)
         self.coarse = torch.as_tensor(coarse, dtype=torch.long)
-        self.train = train
 
     def __len__(self) -> int:
         return len(self.start)
 
-    def __getitem__(self, indices) -> dict[str, torch.Tensor]:
+    @property
+    def paraphrases(self) -> int:
+        return int(self.captions.shape[1])
+
+    def __getitem__(self, request) -> dict[str, torch.Tensor]:
+        indices, columns = request if isinstance(request, tuple) else (request, None)
         index = torch.as_tensor(indices, dtype=torch.long)
         start, length = self.start[index], self.length[index]
         offsets = torch.arange(int(length.max()))
@@ -65,10 +72,8 @@ class WindowBatches(Dataset):
         delta[:, 1:] = ((time_us[:, 1:] - time_us[:, :-1]) / US_PER_S).float()
         delta = delta.masked_fill(~valid, 0)
         hour = ((time_us % US_PER_DAY) / US_PER_HOUR).float()
-        if self.train:
-            column = torch.randint(self.captions.shape[1], (len(index),))
-        else:
-            column = torch.zeros(len(index), dtype=torch.long)
+        column = (torch.zeros(len(index), dtype=torch.long) if columns is None
+                  else torch.as_tensor(columns, dtype=torch.long))
         caption = self.captions[index, column]
         return {"pair": pair, "valid": valid, "delta_s": delta, "hour": hour,
                 "caption": caption, "text": self.text[caption], "fine": self.fine[index],
@@ -76,27 +81,34 @@ class WindowBatches(Dataset):
 
 
 class EpochBatchSampler(torch.utils.data.Sampler):
-    """Shuffled batches whose order is a function of (seed, epoch) only.
+    """Shuffled batches, with one paraphrase column drawn per window, as a function of
+    (seed, epoch) only: yields ``(window indices, paraphrase columns)``.
 
     Lightning calls ``set_epoch`` before every epoch, so a run resumed from an epoch's checkpoint
-    replays exactly the batches an uninterrupted run would have seen.
+    replays exactly the batches and captions an uninterrupted run would have seen.
     """
 
-    def __init__(self, n: int, batch_size: int, drop_last: bool, seed: int = 0):
+    def __init__(self, n: int, batch_size: int, drop_last: bool, seed: int = 0,
+                 paraphrases: int = 1):
         self.n, self.batch_size, self.drop_last, self.seed = n, batch_size, drop_last, seed
+        self.paraphrases = paraphrases
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def _rng(self) -> np.random.Generator:
-        return np.random.default_rng([self.seed, self.epoch])
+    def _rng(self, stream: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch, stream])
+
+    def batches(self) -> list[np.ndarray]:
+        order = self._rng(0).permutation(self.n)
+        stop = len(self) * self.batch_size if self.drop_last else self.n
+        return [order[lo:lo + self.batch_size] for lo in range(0, stop, self.batch_size)]
 
     def __iter__(self):
-        order = self._rng().permutation(self.n)
-        stop = len(self) * self.batch_size if self.drop_last else self.n
-        for lo in range(0, stop, self.batch_size):
-            yield order[lo:lo + self.batch_size].tolist()
+        columns = self._rng(1).integers(self.paraphrases, size=self.n)
+        for batch in self.batches():
+            yield batch.tolist(), columns[batch].tolist()
 
     def __len__(self) -> int:
         return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
@@ -106,24 +118,22 @@ class LengthBucketSampler(EpochBatchSampler):
     """Shuffled batches of windows with similar lengths: less padding for variable windows."""
 
     def __init__(self, lengths: np.ndarray, batch_size: int, drop_last: bool, seed: int = 0,
-                 bucket: int = 50):
-        super().__init__(len(lengths), batch_size, drop_last, seed)
+                 paraphrases: int = 1, bucket: int = 50):
+        super().__init__(len(lengths), batch_size, drop_last, seed, paraphrases)
         self.lengths, self.bucket = lengths, bucket
 
-    def __iter__(self):
-        rng = self._rng()
+    def batches(self) -> list[np.ndarray]:
+        rng = self._rng(0)
         order = rng.permutation(len(self.lengths))
         span = self.batch_size * self.bucket
         batches = []
         for lo in range(0, len(order), span):
             chunk = order[lo:lo + span]
             chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-            batches += [chunk[i:i + self.batch_size].tolist()
-                        for i in range(0, len(chunk), self.batch_size)]
+            batches += [chunk[i:i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
         if self.drop_last:
             batches = [b for b in batches if len(b) == self.batch_size]
-        for k in rng.permutation(len(batches)).tolist():
-            yield batches[k]
+        return [batches[k] for k in rng.permutation(len(batches))]
 
     def __len__(self) -> int:
         if not self.drop_last:
@@ -155,15 +165,15 @@ class SensorClipDataModule(L.LightningDataModule):
         event_time = torch.as_tensor(prep.time_us, dtype=torch.long)
         text = torch.as_tensor(prep.text_embeddings, dtype=torch.float32)
         self._tensors = (event_pair, event_time, text)
-        self.splits = {name: self.eval_dataset(name, train=name == "train") for name in SPLITS}
+        self.splits = {name: self.eval_dataset(name) for name in SPLITS}
 
-    def eval_dataset(self, split: str, train: bool = False) -> WindowBatches:
-        """A split's windows in their stored order; ``train=False``: first paraphrase only."""
+    def eval_dataset(self, split: str) -> WindowBatches:
+        """A split's windows in their stored order (the training sampler picks paraphrases)."""
         prep, (event_pair, event_time, text) = self.prepared, self._tensors
         w = prep.windows
         sel = w.split == SPLITS.index(split)
         return WindowBatches(event_pair, event_time, len(prep.pairs), w.start[sel], w.length[sel],
-                             prep.captions.index[sel], text, w.fine[sel], w.coarse[sel], train)
+                             prep.captions.index[sel], text, w.fine[sel], w.coarse[sel])
 
     # -- what the model needs to know ------------------------------------------------------------
     @property
@@ -194,15 +204,19 @@ class SensorClipDataModule(L.LightningDataModule):
         if bucket == "auto":
             bucket = bool(len(dataset) and dataset.length.min() != dataset.length.max())
         if train and bucket:
-            sampler = LengthBucketSampler(dataset.length.numpy(), size, drop_last, self.seed)
+            sampler = LengthBucketSampler(dataset.length.numpy(), size, drop_last, self.seed,
+                                          dataset.paraphrases)
         elif train:
-            sampler = EpochBatchSampler(len(dataset), size, drop_last, self.seed)
+            sampler = EpochBatchSampler(len(dataset), size, drop_last, self.seed,
+                                        dataset.paraphrases)
         else:
             sampler = BatchSampler(SequentialSampler(dataset), size, drop_last=False)
         pin = self.loader.pin_memory and torch.cuda.is_available()
+        # its own generator: creating the iterator must not draw from torch's global RNG
         return DataLoader(dataset, sampler=sampler, batch_size=None,
                           num_workers=self.loader.num_workers, pin_memory=pin,
-                          persistent_workers=self.loader.num_workers > 0)
+                          persistent_workers=self.loader.num_workers > 0,
+                          generator=torch.Generator().manual_seed(self.seed))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from sensorclip.dropout import Dropout, dropout
 from sensorclip.errors import SensorClipError
 from sensorclip.features import EventFeatures, FeatureConfig
 
@@ -83,8 +84,13 @@ class SelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         batch, length, width = x.shape
         q, k, v = self.qkv(x).view(batch, length, 3, self.n_heads, -1).permute(2, 0, 3, 1, 4)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
-                                           dropout_p=self.dropout if self.training else 0.0)
+        if self.training and self.dropout > 0 and x.device.type == "cpu":
+            # SDPA's CPU path with dropout is this same math but draws float Bernoulli samples
+            scores = q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5 + mask
+            y = dropout(scores.softmax(-1), self.dropout, True) @ v
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                               dropout_p=self.dropout if self.training else 0.0)
         return self.out(y.transpose(1, 2).reshape(batch, length, width))
 
 
@@ -96,9 +102,9 @@ class Block(nn.Module):
         self.norm1 = nn.LayerNorm(d_model)
         self.attn = SelfAttention(d_model, n_heads, dropout)
         self.norm2 = nn.LayerNorm(d_model)
-        self.mlp = nn.Sequential(nn.Linear(d_model, d_ff), nn.GELU(), nn.Dropout(dropout),
+        self.mlp = nn.Sequential(nn.Linear(d_model, d_ff), nn.GELU(), Dropout(dropout),
                                  nn.Linear(d_ff, d_model))
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = x + self.drop(self.attn(self.norm1(x), mask))
@@ -108,7 +114,7 @@ class Block(nn.Module):
 def projection_head(kind: str, d_in: int, d_out: int, hidden: int, dropout: float) -> nn.Module:
     if kind == "linear":
         return nn.Linear(d_in, d_out, bias=False)
-    return nn.Sequential(nn.Linear(d_in, hidden), nn.GELU(), nn.Dropout(dropout),
+    return nn.Sequential(nn.Linear(d_in, hidden), nn.GELU(), Dropout(dropout),
                          nn.Linear(hidden, d_out, bias=False))
 
 
@@ -126,7 +132,7 @@ class SensorEncoder(nn.Module):
         if config.positions == "learned":
             self.position = nn.Embedding(config.max_len + 1, d)
             nn.init.normal_(self.position.weight, std=0.02)
-        self.drop = nn.Dropout(config.dropout)
+        self.drop = Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(d, config.n_heads, config.d_ff, config.dropout)
                                     for _ in range(config.n_layers))
         self.norm = nn.LayerNorm(d)

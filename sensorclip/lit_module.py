@@ -145,13 +145,32 @@ class SensorClipModule(L.LightningModule):
         return [{"params": decay, "weight_decay": self.optim.weight_decay},
                 {"params": no_decay, "weight_decay": 0.0}]
 
+    def _grad_scaler(self):
+        """The trainer's fp16 gradient scaler (None in fp32/bf16 or outside a trainer)."""
+        trainer = self._trainer
+        return getattr(trainer.precision_plugin, "scaler", None) if trainer is not None else None
+
     def configure_optimizers(self):
-        # fused: one kernel per step and no per-parameter temporaries (less time and memory)
+        # fused: one kernel per step and no per-parameter temporaries (less time and memory).
+        # Not under fp16 loss scaling: a fused step unscales internally, after clipping would run.
         optimizer = torch.optim.AdamW(self.parameter_groups(), lr=self.optim.lr,
-                                      betas=self.optim.betas, fused=True)
+                                      betas=self.optim.betas, fused=self._grad_scaler() is None)
         total = max(1, int(self.trainer.estimated_stepping_batches))
         warmup = int(self.optim.warmup_ratio * total)
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: warmup_cosine(step, total, warmup, self.optim.min_lr_ratio))
         return {"optimizer": optimizer,
                 "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
+                                    gradient_clip_algorithm=None):
+        """Lightning's mixed-precision plugin refuses to clip for a fused optimizer even under
+        bf16, where no gradient scaler exists and the gradients are already true: clip here."""
+        if not gradient_clip_val or self._grad_scaler() is not None:
+            return super().configure_gradient_clipping(optimizer, gradient_clip_val,
+                                                       gradient_clip_algorithm)
+        parameters = [p for group in optimizer.param_groups for p in group["params"]]
+        if (gradient_clip_algorithm or "norm") == "value":
+            torch.nn.utils.clip_grad_value_(parameters, gradient_clip_val)
+        else:
+            torch.nn.utils.clip_grad_norm_(parameters, gradient_clip_val)

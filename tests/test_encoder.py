@@ -113,3 +113,14 @@ def test_text_projection_and_bad_configs():
         TextProjection("none", 16, 8)
     with pytest.raises(SensorClipError, match="divisible"):
         EncoderConfig(d_model=30, n_heads=4)
+
+
+def test_cpu_training_attention_is_the_same_function_as_sdpa():
+    """Training on the CPU computes attention by hand (for the cheap dropout mask); with a drop
+    probability that rounds to no drops it must equal the fused SDPA path used in evaluation."""
+    config = EncoderConfig(**{**SMALL.__dict__, "dropout": 1e-9})
+    encoder = make_encoder(config)
+    pair, valid, delta, hour = batch([5, 3, 7])
+    evaluated = encoder(pair, valid, delta, hour)
+    trained = encoder.train()(pair, valid, delta, hour)
+    assert torch.allclose(trained, evaluated, atol=1e-5)

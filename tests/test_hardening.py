@@ -40,17 +40,25 @@ def test_same_seed_and_config_give_identical_metrics(tmp_path, cache, tiny_bert)
     assert stable(other) != stable(first)
 
 
-def test_killed_mid_epoch_and_resumed_ends_like_an_uninterrupted_run(tmp_path, cache, tiny_bert):
-    reference = run(tmp_path, cache, tiny_bert, "whole")
+@pytest.mark.parametrize("precision", ["32-true", "bf16-mixed"])
+def test_killed_mid_epoch_and_resumed_ends_like_an_uninterrupted_run(tmp_path, cache, tiny_bert,
+                                                                     precision):
+    reference = run(tmp_path, cache, tiny_bert, "whole", f"trainer.precision={precision}")
     with pytest.raises(SystemExit):
-        run(tmp_path, cache, tiny_bert, "killed",
+        run(tmp_path, cache, tiny_bert, "killed", f"trainer.precision={precision}",
             "+callbacks.kill._target_=helpers.StopAt", "+callbacks.kill.epoch=1",
             "+callbacks.kill.batch=2")
     last = tmp_path / "killed" / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=False)["epoch"] == 0          # the epoch-0 checkpoint
     assert not list(last.parent.glob(".*.tmp-*"))                     # no half-written file
-    resumed = run(tmp_path, cache, tiny_bert, "killed", "ckpt_path=last")
+    resumed = run(tmp_path, cache, tiny_bert, "killed", f"trainer.precision={precision}",
+                  "ckpt_path=last")
     assert stable(resumed) == stable(reference)
+    # not only the best epoch: the last epoch's weights are the same too
+    final = [torch.load(tmp_path / name / "checkpoints" / "last.ckpt", weights_only=False)
+             for name in ("whole", "killed")]
+    assert final[0]["epoch"] == final[1]["epoch"] == 2
+    assert all(torch.equal(final[0]["state_dict"][k], v) for k, v in final[1]["state_dict"].items())
 
 
 def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, cache,

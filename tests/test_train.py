@@ -3,9 +3,11 @@ import json
 import subprocess
 import sys
 
+import lightning as L
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
+from lightning.pytorch.plugins import MixedPrecision
 from omegaconf import OmegaConf
 
 from conftest import REPO
@@ -64,6 +66,38 @@ def test_two_batch_training_smoke_run_per_backbone(tmp_path, shared_cache, tiny_
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert saved["n_test_windows"] == metrics["n_test_windows"] > 0
     assert (tmp_path / "run" / "config.yaml").is_file()
+
+
+def test_bf16_mixed_precision_trains_with_gradient_clipping(tmp_path, shared_cache, tiny_bert):
+    """The GPU presets run bf16-mixed with clipping; the fused optimizer must allow both."""
+    cfg = config(tmp_path, shared_cache, tiny_bert, "trainer.precision=bf16-mixed",
+                 "trainer.gradient_clip_val=1.0")
+    assert 0 <= train(cfg)["recall@1_sensor_to_text"] <= 1
+
+
+def test_fp16_loss_scaling_uses_an_unfused_optimizer_and_clips(tmp_path, shared_cache, tiny_bert):
+    """With a gradient scaler, clipping must see unscaled gradients: no fused step then."""
+    datamodule, model = build(OmegaConf.to_container(
+        config(tmp_path, shared_cache, tiny_bert), resolve=True))
+    plugin = MixedPrecision("16-mixed", "cpu", scaler=torch.amp.GradScaler("cpu"))
+    trainer = L.Trainer(accelerator="cpu", plugins=[plugin], gradient_clip_val=1.0, max_steps=2,
+                        logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        limit_val_batches=0, enable_model_summary=False)
+    trainer.fit(model, datamodule=datamodule)
+    assert trainer.global_step == 2
+    assert not trainer.optimizers[0].defaults["fused"]
+
+
+def test_clipping_without_a_scaler_bounds_the_gradient_norm(tmp_path, shared_cache, tiny_bert):
+    _, model = build(OmegaConf.to_container(config(tmp_path, shared_cache, tiny_bert),
+                                            resolve=True))
+    optimizer = torch.optim.AdamW(model.parameter_groups())
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    for p in trainable:
+        p.grad = torch.full_like(p, 10.0)
+    model.configure_gradient_clipping(optimizer, gradient_clip_val=1.0)
+    norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in trainable]))
+    assert norm == pytest.approx(1.0, rel=1e-4)
 
 
 def test_resume_from_the_last_checkpoint(tmp_path, shared_cache, tiny_bert):
