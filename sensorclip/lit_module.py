@@ -76,8 +76,10 @@ class SensorClipModule(L.LightningModule):
 
     # -- steps ----------------------------------------------------------------------------------
     def on_train_epoch_start(self):
-        """Dropout and caption draws depend on (seed, epoch) only: resumes replay exactly."""
-        torch.manual_seed(self.hparams.seed * 100_003 + self.current_epoch)
+        """Dropout draws depend on (seed, epoch, rank) only: resumes replay exactly, and data
+        parallel processes do not share dropout masks."""
+        torch.manual_seed(self.hparams.seed * 100_003 + self.current_epoch
+                          + 1_000_003 * self.global_rank)
 
     def training_step(self, batch, batch_idx):
         sensor, text = self(batch)

@@ -83,6 +83,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                 "ckpt_path=last after lowering optim.lr or fixing the data"
                 if last.is_file() else "no checkpoint had been saved yet")
         raise SensorClipError(f"training stopped: {exc}; {kept}") from None
+    if trainer.global_rank != 0:          # data parallel: one process evaluates and reports
+        return {}
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if best:                      # chosen on validation retrieval, never on test
         model = SensorClipModule.load_from_checkpoint(best, map_location="cpu")

@@ -156,3 +156,17 @@ def test_cli_runs_and_reports_without_traceback(tmp_path, tiny_bert):
     bad = subprocess.run(command + ["encoder.n_heads=3"], cwd=REPO, capture_output=True,
                          text=True, timeout=600)
     assert bad.returncode == 1 and "divisible" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_data_parallel_on_two_cpu_processes_reports_once(tmp_path, tiny_bert):
+    """trainer=ddp (gloo on the CPU here): ranks share the work, rank 0 alone evaluates."""
+    command = [sys.executable, "-m", "sensorclip.train", "trainer=ddp", "trainer.accelerator=cpu",
+               "trainer.devices=2", "trainer.precision=32-true", "trainer.max_epochs=1",
+               "+trainer.limit_train_batches=2", "data.days=4", f"text.path={tiny_bert}",
+               "text.package=null", f"paths.cache_dir={tmp_path}", "render.image_size=64",
+               f"paths.log_dir={tmp_path / 'logs'}", "run_name=ddp", "callbacks.progress_bar=null"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("run directory:") == 1
+    assert (tmp_path / "logs" / "train" / "ddp" / "metrics.json").is_file()
+
