@@ -107,7 +107,7 @@ class MilanScale:
         return WindowBatches(torch.as_tensor(self.event_pair, dtype=torch.long),
                              torch.as_tensor(self.events.time.astype(np.int64)),
                              len(self.pairs), self.train_start, self.train_length,
-                             self.train_captions, torch.as_tensor(self.text),
+                             self.train_captions, torch.as_tensor(self.text).half(),
                              w.fine[train], w.coarse[train])
 
     def naive_dataset(self) -> "NaiveWindows":
@@ -344,7 +344,7 @@ class CachedArrays:
         self.dataset = WindowBatches(
             torch.as_tensor(a["event_pair"], dtype=torch.long), torch.as_tensor(a["time_us"]),
             len(self.pairs), a["start"][train], a["length"][train], a["captions"][train],
-            torch.as_tensor(a["text"]), a["fine"][train], a["coarse"][train])
+            torch.as_tensor(a["text"]).half(), a["fine"][train], a["coarse"][train])
 
     def fast_dataset(self) -> WindowBatches:
         return self.dataset

@@ -76,7 +76,7 @@ class WindowBatches(Dataset):
                   else torch.as_tensor(columns, dtype=torch.long))
         caption = self.captions[index, column]
         return {"pair": pair, "valid": valid, "delta_s": delta, "hour": hour,
-                "caption": caption, "text": self.text[caption], "fine": self.fine[index],
+                "caption": caption, "text": self.text[caption].float(), "fine": self.fine[index],
                 "coarse": self.coarse[index], "window": index}
 
 
@@ -163,7 +163,7 @@ class SensorClipDataModule(L.LightningDataModule):
         self.prepared = prep
         event_pair = torch.as_tensor(prep.event_pair, dtype=torch.long)
         event_time = torch.as_tensor(prep.time_us, dtype=torch.long)
-        text = torch.as_tensor(prep.text_embeddings, dtype=torch.float32)
+        text = torch.as_tensor(prep.text_embeddings)
         self._tensors = (event_pair, event_time, text)
         self.splits = {name: self.eval_dataset(name) for name in SPLITS}
 

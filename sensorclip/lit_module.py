@@ -164,6 +164,12 @@ class SensorClipModule(L.LightningModule):
         return {"optimizer": optimizer,
                 "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
+    def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None):
+        """Free the gradients once applied: Lightning clears them only before the next backward,
+        so they would sit beside the next forward's activations (0.17 GB at 768-d)."""
+        super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
+        optimizer.zero_grad(set_to_none=True)
+
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
                                     gradient_clip_algorithm=None):
         """Lightning's mixed-precision plugin refuses to clip for a fused optimizer even under
