@@ -365,15 +365,15 @@ def rss_probe(arrays: Path, preset: str, steps: int, precision: str) -> float:
 
 
 def peak_rss_gb() -> float:
-    """This process's peak resident memory. VmHWM, because ru_maxrss on Linux carries the
-    parent's peak over fork + exec and would report the benchmark's own footprint."""
+    """This process's peak resident memory in GB (10^9 bytes). VmHWM, because ru_maxrss on Linux
+    carries the parent's peak over fork + exec and would report the benchmark's own footprint."""
     import resource
     status = Path("/proc/self/status")
     if status.is_file():
         for line in status.read_text().splitlines():
             if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024 ** 2
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+                return int(line.split()[1]) * 1024 / 1e9
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
 
 
 def main() -> None:
@@ -507,7 +507,7 @@ def print_table(r: dict) -> None:
     for key in sorted(k for k in r if k.startswith("gpu_")):
         rows.append((key, r[key]))
     for preset in ("default", "small"):
-        rows.append((f"peak RSS, Milan-scale fit from cached arrays, {preset} (GB)",
+        rows.append((f"peak RSS, Milan-scale fit from cached arrays, {preset} (GB, 10^9 B)",
                      r[f"peak_rss_gb_train_{preset}"]))
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
