@@ -1,9 +1,9 @@
 """Defaults that follow the host: bf16 where the CPU multiplies bf16 matrices natively.
 
-On CPUs with AMX-BF16 tiles (Intel Sapphire Rapids and later) bf16 autocast roughly doubles
-training throughput at the 768-d encoder size and runs the text encoder 2.6x faster, with
-results of the same quality (docs/performance.md). Elsewhere bf16 is emulated and slower, so the
-configs ask through the ``if_native_bf16`` resolver, e.g. ``${if_native_bf16:bf16-mixed,32-true}``,
+On CPUs with AMX-BF16 tiles (Intel Sapphire Rapids and later) bf16 autocast gave 2.4-2.6x the
+fp32 training throughput at the 768-d encoder size and ran the text encoder 2.2-2.6x faster, with
+results of the same quality (docs/performance.md). Without native bf16 matrix units it gains
+little and may lose (not measured here), so fp32 stays the default there: the configs ask through the ``if_native_bf16`` resolver, e.g. ``${if_native_bf16:bf16-mixed,32-true}``,
 and an explicit override (``trainer.precision=32-true``) always wins.
 """
 

@@ -45,10 +45,11 @@ def test_batches_gather_windows_and_the_requested_paraphrase():
     captions = np.array([[0, 1], [2, 3], [4, 5]])
     data = WindowBatches(torch.arange(10), times, pad_index=99, start=np.array([0, 4, 7]),
                          length=np.array([3, 2, 3]), captions=captions,
-                         text=torch.eye(6), fine=np.zeros(3), coarse=np.zeros(3))
+                         text=torch.eye(6).half(), fine=np.zeros(3), coarse=np.zeros(3))
     batch = data[([1, 2], [1, 0])]
     assert batch["caption"].tolist() == [3, 4]
-    assert torch.equal(batch["text"], torch.eye(6)[[3, 4]])
+    assert torch.equal(batch["text"], torch.eye(6)[[3, 4]])      # float16 store, float32 rows
+    assert batch["text"].dtype == torch.float32
     assert batch["pair"].tolist() == [[4, 5, 99], [7, 8, 9]]
     assert batch["delta_s"].tolist() == [[0, 1, 0], [0, 1, 1]]
     assert data[[0, 1]]["caption"].tolist() == [0, 2]          # plain indices: first paraphrase
