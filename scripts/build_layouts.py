@@ -1,4 +1,4 @@
-"""Regenerate sensorclip/layouts/{milan,aruba,cairo,kyoto,tulum}.yaml from CASAS facts.
+"""Regenerate sensorclip/data/layouts/{milan,aruba,cairo,kyoto,tulum}.yaml from CASAS facts.
 
 Input: ../shared/casas/homes.json (sensor coordinates, rooms, sensor types, details and the
 coarse label maps). Only these facts are carried over; no CASAS event data is involved.
@@ -29,7 +29,7 @@ DOOR_LIKE = {"closet door", "garage door", "kitchen cabinet"}
 PLAN_TRANSFORMS = {"milan": [0.486, -0.496, -45, 1303]}
 
 # Zero-shot descriptions of coarse labels shared by the CASAS homes; fine labels without an
-# entry get generated ones from their names (sensorclip.homes.generated_descriptions).
+# entry get generated ones from their names (sensorclip.data.homes.generated_descriptions).
 COARSE_DESCRIPTIONS = {
     "Sleep": ["the resident is sleeping in bed", "someone is asleep at night",
               "a person resting in the bedroom for the night"],
@@ -118,7 +118,7 @@ def _round_up(value: float) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--homes", type=Path, default=ROOT.parent / "shared/casas/homes.json")
-    parser.add_argument("--out", type=Path, default=ROOT / "sensorclip/layouts")
+    parser.add_argument("--out", type=Path, default=ROOT / "sensorclip/data/layouts")
     args = parser.parse_args()
     facts = json.loads(args.homes.read_text())
     for key, home in facts.items():

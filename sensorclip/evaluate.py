@@ -3,12 +3,8 @@
     python -m sensorclip.evaluate ckpt_path=outputs/train/RUN/checkpoints/last.ckpt
 
 (``python -m sensorclip.train`` runs the same evaluation on its best checkpoint.) The run's saved
-``config.yaml`` rebuilds the data exactly as in training. Metrics: retrieval over the whole test
-split (windows sharing a caption count as matches), zero-shot activity recognition from label
-descriptions (fine labels, and coarse ones under a ``coarse_`` prefix), a linear probe fit on
-train with its regularisation chosen on validation, and the majority-class reference.
-Figures (``plots/``): zero-shot and probe confusion matrices, a PCA map of the test sensor
-embeddings by activity, and ``retrieval_examples.md`` (text queries and their top-3 windows).
+``config.yaml`` rebuilds the data exactly as in training, from the cache directory it recorded
+(``cache_dir=DIR`` to use another). What is measured: ``sensorclip.eval.suite``.
 """
 
 from __future__ import annotations
@@ -16,187 +12,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
+import hydra
+from omegaconf import DictConfig
 
-from sensorclip.cache import atomic_write_text
-from sensorclip.datamodule import SensorClipDataModule
-from sensorclip.errors import SensorClipError
-from sensorclip.evaluation import (classification_metrics, confusion, fit_probe,
-                                   label_prototypes, majority_label, zero_shot_predict)
-from sensorclip.lit_module import SensorClipModule
-from sensorclip.metrics import retrieval_metrics
-from sensorclip.windows import SPLITS
-
-LEVELS = (("", "fine"), ("coarse_", "coarse"))
-
-
-@torch.inference_mode()
-def embed_split(model: SensorClipModule, datamodule: SensorClipDataModule, split: str,
-                batch_size: int = 512) -> dict[str, np.ndarray]:
-    """Sensor and (first-paraphrase) text embeddings of every window of a split, in order."""
-    dataset = datamodule.eval_dataset(split)
-    model.eval()
-    parts: dict[str, list] = {"sensor": [], "text": [], "caption": [], "fine": [], "coarse": []}
-    for lo in range(0, len(dataset), batch_size):
-        batch = dataset[list(range(lo, min(lo + batch_size, len(dataset))))]
-        batch = {k: v.to(model.device) for k, v in batch.items()}
-        sensor, text = model(batch)
-        for key, value in (("sensor", sensor), ("text", text), ("caption", batch["caption"]),
-                           ("fine", batch["fine"]), ("coarse", batch["coarse"])):
-            parts[key].append(value.float().cpu() if value.is_floating_point() else value.cpu())
-    return {k: torch.cat(v).numpy() for k, v in parts.items()}
-
-
-@torch.inference_mode()
-def prototypes_for(model: SensorClipModule, encoder, home, names: list[str]) -> np.ndarray:
-    """Label prototypes: the layout's (or generated) descriptions, encoded, projected, averaged."""
-    vectors = []
-    for name in names:
-        raw = torch.as_tensor(encoder.encode(list(home.descriptions_for(name)), progress=False))
-        vectors.append(model.embed_text(raw.to(model.device)).float().cpu().numpy())
-    return label_prototypes(vectors)
-
-
-def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule, text_config,
-                   run_dir: Path | None = None) -> dict[str, Any]:
-    from sensorclip.text import TextEncoder
-    prep = datamodule.prepared
-    emb = {split: embed_split(model, datamodule, split) for split in SPLITS}
-    test = emb["test"]
-    metrics: dict[str, Any] = retrieval_metrics(torch.as_tensor(test["sensor"]),
-                                                torch.as_tensor(test["text"]),
-                                                torch.as_tensor(test["caption"]))
-    encoder = TextEncoder(text_config)
-    predictions = {}
-    for prefix, level in LEVELS:
-        names = prep.fine_names if level == "fine" else prep.coarse_names
-        n = len(names)
-        prototypes = prototypes_for(model, encoder, prep.home, names)
-        zero = zero_shot_predict(test["sensor"], prototypes)
-        metrics.update(classification_metrics(test[level], zero, n, f"{prefix}zeroshot_"))
-        probe = fit_probe(emb["train"]["sensor"], emb["train"][level], emb["val"]["sensor"],
-                          emb["val"][level], n)
-        probe_pred = probe.predict(test["sensor"])
-        probe_metrics = classification_metrics(test[level], probe_pred, n,
-                                               f"{prefix}linear_probe_")
-        metrics.update(probe_metrics)
-        metrics[f"{prefix}linear_probe_C"] = probe.c
-        majority = np.full(len(test[level]), majority_label(emb["train"][level]))
-        metrics.update({k: v for k, v in classification_metrics(
-            test[level], majority, n, f"{prefix}majority_").items()})
-        predictions[level] = (names, zero, probe_pred)
-    metrics["n_test_windows"] = int(len(test["sensor"]))
-    if run_dir is not None:
-        write_figures(Path(run_dir) / "plots", prep, emb, predictions, model)
-    return metrics
-
-
-# ---------------------------------------------------------------------------------------------
-# Figures
-
-
-def write_figures(out: Path, prep, emb, predictions, model) -> None:
-    from sensorclip.plots import confusion_figure, pca_2d, scatter_by_group
-    out.mkdir(parents=True, exist_ok=True)
-    test = emb["test"]
-    names, zero, probe = predictions["fine"]
-    present = sorted(set(test["fine"].tolist()) | set(zero.tolist()) | set(probe.tolist()))
-    for tag, predicted in (("zeroshot", zero), ("probe", probe)):
-        matrix = confusion(test["fine"], predicted, len(names))[np.ix_(present, present)]
-        confusion_figure(matrix, [names[i] for i in present], out / f"confusion_{tag}.png",
-                         f"{tag} (fine labels, test)")
-    scatter_by_group(pca_2d(test["sensor"]), [names[i] for i in test["fine"]],
-                     out / "embedding_map.png", "test sensor embeddings (PCA) by activity")
-    atomic_write_text(out / "retrieval_examples.md", retrieval_examples(prep, test))
-
-
-def window_rooms(prep, window_index: int, split: str = "test") -> list[str]:
-    w = prep.windows.of_split(split)
-    start, length = int(w.start[window_index]), int(w.length[window_index])
-    rooms = [prep.home.sensors[prep.sensor_names[s]].room
-             for s in prep.sensor[start:start + length]]
-    return [r for i, r in enumerate(rooms) if i == 0 or rooms[i - 1] != r]
-
-
-def retrieval_examples(prep, test: dict[str, np.ndarray], queries: int = 5, top: int = 3) -> str:
-    """Markdown: a caption per coarse label as the query, and its top windows."""
-    lines = ["# Text -> sensor retrieval examples (test split)", ""]
-    sim = test["text"] @ test["sensor"].T
-    picked = []
-    for label in np.unique(test["coarse"]):
-        picked.append(int(np.flatnonzero(test["coarse"] == label)[0]))
-    for q in picked[:queries]:
-        caption = prep.captions.texts[int(test["caption"][q])]
-        lines += [f"**Query** (from a {prep.coarse_names[test['coarse'][q]]} window): "
-                  f"\"{caption}\"", "", "| rank | rooms | true label | match |",
-                  "|---|---|---|---|"]
-        for rank, k in enumerate(np.argsort(-sim[q])[:top], start=1):
-            match = "same window" if k == q else (
-                "same caption" if test["caption"][k] == test["caption"][q] else "")
-            lines.append(f"| {rank} | {' -> '.join(window_rooms(prep, int(k)))} | "
-                         f"{prep.fine_names[test['fine'][k]]} ({prep.coarse_names[test['coarse'][k]]})"
-                         f" | {match} |")
-        lines.append("")
-    return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------------------
-# Entry point
-
-
-def run_dir_of(ckpt_path: Path) -> Path:
-    return ckpt_path.parent.parent if ckpt_path.parent.name == "checkpoints" else ckpt_path.parent
+from sensorclip.config import stage_configs
+from sensorclip.entrypoint import run_cleanly
+from sensorclip.eval.suite import evaluate_model
+from sensorclip.eval.tables import print_metrics
+from sensorclip.runs import describe_run, load_run, write_metrics
 
 
 def evaluate_checkpoint(ckpt_path: str | Path, cache_dir: str | None = None) -> dict[str, Any]:
-    from omegaconf import OmegaConf
-
-    from sensorclip.prepare import configs_from
-    from sensorclip.train import describe_run, write_metrics
-    ckpt = Path(ckpt_path).expanduser()
-    if not ckpt.is_file():
-        raise SensorClipError(f"checkpoint {ckpt} does not exist; pass ckpt_path=PATH to a .ckpt "
-                              "in a run's checkpoints/ directory")
-    run_dir = run_dir_of(ckpt)
-    config_file = run_dir / "config.yaml"
-    if not config_file.is_file():
-        raise SensorClipError(f"{config_file} is missing: evaluate needs the run directory that "
-                              "python -m sensorclip.train wrote around the checkpoint")
-    cfg = OmegaConf.to_container(OmegaConf.load(config_file), resolve=True)
-    from sensorclip.datamodule import LoaderConfig
-    datamodule = SensorClipDataModule(configs_from(cfg), LoaderConfig(**cfg["loader"]),
-                                      cache_dir or cfg["paths"]["cache_dir"])
-    datamodule.setup()              # builds missing caches, then loads them
-    model = SensorClipModule.load_from_checkpoint(ckpt, map_location="cpu")
-    prep = datamodule.prepared
-    if (model.hparams.n_pairs, model.hparams.image_dim) != prep.pair_embeddings.shape:
-        raise SensorClipError(
-            f"{ckpt} was trained on {model.hparams.n_pairs} (sensor, state) pairs of "
-            f"{model.hparams.image_dim}-d embeddings but the caches now give "
-            f"{prep.pair_embeddings.shape[0]} x {prep.pair_embeddings.shape[1]}; evaluate with "
-            "the layout and backbone the run was trained with")
-    metrics = evaluate_model(model, datamodule, configs_from(cfg)["text"], run_dir)
-    metrics.update(describe_run(datamodule), checkpoint=str(ckpt))
-    write_metrics(run_dir, metrics)
+    run = load_run(Path(ckpt_path), cache_dir=cache_dir)
+    metrics = evaluate_model(run.model, run.datamodule, stage_configs(run.config)["text"],
+                             run.directory)
+    metrics.update(describe_run(run.datamodule), checkpoint=str(run.checkpoint))
+    write_metrics(run.directory, metrics)
+    print_metrics(metrics, run.directory)
     return metrics
 
 
-def main() -> None:
-    import hydra
-    from omegaconf import OmegaConf
-
-    from sensorclip.cli import run_cleanly
-    from sensorclip.train import print_metrics
-
-    @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
-    def _main(cfg) -> None:
-        resolved = OmegaConf.to_container(cfg, resolve=True)
-        metrics = run_cleanly(lambda: evaluate_checkpoint(resolved["ckpt_path"],
-                                                          resolved.get("cache_dir")))
-        print_metrics(metrics, run_dir_of(Path(resolved["ckpt_path"])))
-
-    _main()
+@hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    run_cleanly(lambda: evaluate_checkpoint(cfg.ckpt_path, cfg.get("cache_dir")))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """Defaults that follow the host: bf16 where the CPU multiplies bf16 matrices natively.
 
-On CPUs with AMX-BF16 tiles (Intel Sapphire Rapids and later) bf16 autocast gave 2.4-2.6x the
-fp32 training throughput at the 768-d encoder size and ran the text encoder 2.2-2.6x faster, with
-results of the same quality (docs/performance.md). Without native bf16 matrix units it gains
-little and may lose (not measured here), so fp32 stays the default there: the configs ask through the ``if_native_bf16`` resolver, e.g. ``${if_native_bf16:bf16-mixed,32-true}``,
-and an explicit override (``trainer.precision=32-true``) always wins.
+Measured figures for bf16 against fp32 are in docs/performance.md. Without native bf16 matrix
+units bf16 is not expected to gain, so fp32 stays the default there. The configs ask through the
+``if_native_bf16`` resolver (``trainer.precision: ${if_native_bf16:bf16-mixed,32-true}``) and the
+text encoder through ``text.precision=auto``; an explicit override (``trainer.precision=32-true``)
+always wins.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -13,7 +13,9 @@ def pca_2d(vectors: np.ndarray) -> np.ndarray:
     if len(vectors) < 2:
         return np.zeros((len(vectors), 2))
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    return centred @ vt[:2].T if vt.shape[0] >= 2 else np.c_[centred @ vt[:1].T, np.zeros(len(vectors))]
+    if vt.shape[0] >= 2:
+        return centred @ vt[:2].T
+    return np.c_[centred @ vt[:1].T, np.zeros(len(vectors))]
 
 
 def scatter_by_group(points: np.ndarray, groups: Sequence[str], path: str | Path, title: str,
@@ -33,7 +35,7 @@ def scatter_by_group(points: np.ndarray, groups: Sequence[str], path: str | Path
             if sel.any():
                 ax.scatter(points[sel, 0], points[sel, 1], s=36,
                            facecolors="none" if ring else cmap(k), edgecolors=cmap(k),
-                           label=name if not ring or not ((groups == name) & ~hollow).any() else None)
+                           label=None if ring and ((groups == name) & ~hollow).any() else name)
     if labels is not None and len(points) <= 150:
         for (x, y), text in zip(points, labels):
             ax.annotate(text, (x, y), fontsize=5, alpha=0.6, xytext=(2, 2),

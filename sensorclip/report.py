@@ -1,122 +1,18 @@
-"""Compare the runs of a sweep: one row per run (its overrides and key metrics).
+"""Compare the runs of a sweep: a table, a CSV and a bar chart in the sweep directory.
 
     python -m sensorclip.report outputs/sweeps/2026-11-25_10-00-00
-
-Writes ``report.md``, ``report.csv`` and ``report.png`` (grouped bars: backbone x features) into
-the directory and prints the table. A run is any folder below DIR holding a ``metrics.json``; its
-overrides come from Hydra's ``.hydra/overrides.yaml`` when present.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from sensorclip.cache import atomic_write_text
-from sensorclip.errors import SensorClipError
-
-COLUMNS = ("recall@1_sensor_to_text", "recall@5_sensor_to_text", "recall@5_text_to_sensor",
-           "median_rank_sensor_to_text", "zeroshot_accuracy", "zeroshot_macro_f1",
-           "coarse_zeroshot_accuracy", "linear_probe_accuracy", "linear_probe_macro_f1",
-           "majority_accuracy")
-CHART = ("recall@5_sensor_to_text", "zeroshot_accuracy", "linear_probe_accuracy")
-
-
-def collect_runs(root: Path) -> list[dict[str, Any]]:
-    runs = []
-    for metrics_file in sorted(root.rglob("metrics.json")):
-        run_dir = metrics_file.parent
-        try:
-            metrics = json.loads(metrics_file.read_text())
-        except ValueError:
-            raise SensorClipError(f"{metrics_file}: not valid JSON; rerun that job") from None
-        overrides_file = run_dir / ".hydra" / "overrides.yaml"
-        overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.is_file() else []
-        runs.append({"run": str(run_dir.relative_to(root)) or ".",
-                     "overrides": " ".join(overrides or []), "metrics": metrics})
-    return runs
-
-
-def table_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = []
-    for run in runs:
-        m = run["metrics"]
-        row = {"run": run["run"], "overrides": run["overrides"],
-               "backbone": m.get("backbone", "?"),
-               "pretrained": m.get("pretrained", "?")}
-        row.update({k: m.get(k) for k in COLUMNS})
-        rows.append(row)
-    return rows
-
-
-def to_markdown(rows: list[dict[str, Any]]) -> str:
-    headers = list(rows[0])
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    for row in rows:
-        lines.append("| " + " | ".join(_cell(row[h]) for h in headers) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _cell(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return "" if value is None else str(value)
-
-
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-def bar_chart(rows: list[dict[str, Any]], path: Path) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-    labels = [r["overrides"] or r["run"] for r in rows]
-    x = np.arange(len(rows))
-    width = 0.8 / len(CHART)
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(rows) + 2), 4.5), dpi=110)
-    for k, metric in enumerate(CHART):
-        values = [r[metric] if r[metric] is not None else 0 for r in rows]
-        ax.bar(x + (k - (len(CHART) - 1) / 2) * width, values, width, label=metric)
-    ax.set_xticks(x, [label.replace(" ", "\n") for label in labels], fontsize=7)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("test score")
-    ax.set_title("sweep comparison (test split)", fontsize=10)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
-def write_report(root: str | Path) -> list[dict[str, Any]]:
-    root = Path(root).expanduser()
-    if not root.is_dir():
-        raise SensorClipError(f"{root} is not a directory; pass a sweep directory "
-                              "(outputs/sweeps/<time>)")
-    runs = collect_runs(root)
-    if not runs:
-        raise SensorClipError(f"no metrics.json below {root}: did the sweep finish?")
-    rows = table_rows(runs)
-    atomic_write_text(root / "report.md", "# sweep report\n\n" + to_markdown(rows))
-    atomic_write_text(root / "report.csv", to_csv(rows))
-    bar_chart(rows, root / "report.png")
-    return rows
+from sensorclip.entrypoint import run_cleanly
+from sensorclip.eval.report import to_markdown, write_report
 
 
 def main(argv: list[str] | None = None) -> None:
-    from sensorclip.cli import run_cleanly
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or args[0] in ("-h", "--help"):
         print(__doc__)

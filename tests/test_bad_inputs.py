@@ -5,22 +5,33 @@ clean message with a non-zero exit and never a traceback.
 """
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import REPO
-from sensorclip.cache import Cache, load_npz, save_npz
-from sensorclip.captions import CaptionConfig
-from sensorclip.casas import attach_layout, parse_lines, read_casas
+from helpers.commands import assert_clean_failure, run_module
+from sensorclip.config import (
+    CaptionConfig,
+    DataConfig,
+    LoaderConfig,
+    RenderConfig,
+    SplitConfig,
+    TextEncoderConfig,
+    VisionConfig,
+    WindowConfig,
+)
+from sensorclip.data.cache import load_npz
+from sensorclip.data.casas import attach_layout, parse_lines, read_casas
+from sensorclip.data.homes import load_home
+from sensorclip.data.windows import split_days
+from sensorclip.embed.render import render_home
+from sensorclip.embed.text import TextEncoder
+from sensorclip.embed.vision import VisionBackbone
+from sensorclip.embed.weights import resolve_model_dir
 from sensorclip.errors import SensorClipError
-from sensorclip.homes import load_home
-from sensorclip.prepare import DataConfig, prepare
-from sensorclip.render import RenderConfig
-from sensorclip.vision import VisionBackbone, VisionConfig
-from sensorclip.windows import SplitConfig, WindowConfig, split_days
+from sensorclip.files import save_npz
+from sensorclip.model.datamodule import SensorClipDataModule
+from sensorclip.pipeline import prepare
 
 GOOD_LINE = "2024-01-01 07:00:00 M001 ON Cook begin"
 LAYOUT = """name: t
@@ -154,7 +165,6 @@ def test_split_fractions_not_summing_to_one():
 
 
 def test_empty_test_split_stops_evaluation(tmp_path):
-    from sensorclip.datamodule import LoaderConfig, SensorClipDataModule
     dm = SensorClipDataModule(dict(data=DataConfig(days=3), windows=WindowConfig(),
                                    split=SplitConfig(train=0.9, val=0.1, test=0.0),
                                    captions=CaptionConfig(per_window=1), text=None,
@@ -166,33 +176,39 @@ def test_empty_test_split_stops_evaluation(tmp_path):
 
 # --- models ----------------------------------------------------------------------------------
 
-def test_unknown_backbone_family():
+def test_unknown_backbone_names():
     expect(lambda: VisionConfig(family="resnet"), "model.family", "model=clip|dinov2")
-
-
-def test_unknown_timm_name():
     expect(lambda: VisionBackbone(VisionConfig(model_id="no_such_net")), "no_such_net",
            "timm.list_models")
 
 
-def test_missing_local_model_path(tmp_path):
-    from sensorclip.text import TextEncoder, TextEncoderConfig
+def test_model_path_that_is_not_a_model_directory(tmp_path):
     expect(lambda: TextEncoder(TextEncoderConfig(path=str(tmp_path / "none"))),
            "text.path=", "not a model directory", "huggingface-cli download")
 
 
-def test_offline_without_weights(tmp_path, monkeypatch):
+@pytest.mark.parametrize("config", [
+    VisionConfig(family="dinov2", model_id="facebook/dinov2-base", pretrained=True,
+                 allow_download=False),
+    VisionConfig(family="siglip", model_id="google/siglip-base-patch16-224", pretrained=True,
+                 allow_download=False),
+    VisionConfig(family="timm", model_id="vit_small_patch16_224", pretrained=True,
+                 allow_download=False)], ids=["dinov2", "siglip", "timm"])
+def test_offline_without_weights(tmp_path, monkeypatch, config):
     monkeypatch.setenv("HF_HOME", str(tmp_path))
-    expect(lambda: VisionBackbone(VisionConfig(family="siglip", pretrained=True,
-                                               model_id="google/siglip-base-patch16-224",
-                                               allow_download=False)),
-           "google/siglip-base-patch16-224", "Hugging Face cache", "model.path=DIR")
+    expect(lambda: VisionBackbone(config), config.model_id, "Hugging Face cache", "model.path=DIR")
+
+
+def test_offline_text_encoder_without_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    expect(lambda: resolve_model_dir("thenlper/gte-base", None, None, option="text",
+                                     allow_download=False),
+           "thenlper/gte-base", "text.path=DIR", "huggingface-cli download")
 
 
 def test_floor_plan_that_is_not_an_image(tmp_path):
     plan = tmp_path / "plan.png"
     plan.write_text("not a png")
-    from sensorclip.render import render_home
     expect(lambda: render_home(load_home("demo"), RenderConfig(floor_plan=str(plan))),
            str(plan), "render.floor_plan")
 
@@ -242,31 +258,23 @@ def test_stale_cache_whose_provenance_does_not_match(tmp_path):
     expect(lambda: reload_vision(tmp_path), str(path.parent), "does not match", "delete")
 
 
-def test_interrupted_build_leaves_no_trusted_entry(tmp_path):
-    cache = Cache(tmp_path)
-    with pytest.raises(KeyboardInterrupt):
-        cache.get_or_build("stage", {"k": 1}, lambda tmp: (_ for _ in ()).throw(KeyboardInterrupt))
-    assert cache.lookup("stage", {"k": 1}) is None
-
-
 # --- entry points: clean message, non-zero exit, no traceback -------------------------------------
 
 CLI_CASES = [
     (["sensorclip.prepare", "data=milan"], "data.raw_path"),
+    (["sensorclip.prepare", "data=milan", "data.raw_path=/nonexistent/log.txt"], "does not exist"),
     (["sensorclip.prepare", "data.layout=/nonexistent/home.yaml"], "does not exist"),
     (["sensorclip.train", "trainer.max_epoch=3"], "max_epoch"),          # Hydra override typo
     (["sensorclip.train", "model=resnet"], "model/resnet"),              # unknown backbone
     (["sensorclip.train", "windows.overlap=1.5", "stages=[data]"], "windows.overlap"),
+    (["sensorclip.train", "windows.kind=rolling", "stages=[data]"], "windows.kind"),
     (["sensorclip.evaluate", "ckpt_path=/nonexistent.ckpt"], "does not exist"),
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, needle", CLI_CASES, ids=[" ".join(a) for a, _ in CLI_CASES])
 def test_entry_points_fail_cleanly(tmp_path, args, needle):
     module, *overrides = args
-    result = subprocess.run([sys.executable, "-m", module, *overrides,
-                             f"paths.cache_dir={tmp_path}", f"paths.log_dir={tmp_path}"],
-                            cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode != 0
-    assert needle in result.stderr, result.stderr[-1500:]
-    assert "Traceback" not in result.stderr
+    assert_clean_failure(run_module(module, *overrides, f"paths.cache_dir={tmp_path}",
+                                    f"paths.log_dir={tmp_path}", timeout=300), needle)

@@ -6,7 +6,7 @@ import sys
 import pytest
 import torch
 
-from conftest import REPO
+from helpers import REPO
 
 
 @pytest.fixture(scope="module")

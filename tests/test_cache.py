@@ -3,8 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from sensorclip.cache import Cache, load_npz, save_npz, spec_key
+from sensorclip.data.cache import Cache, load_npz, spec_key
 from sensorclip.errors import CacheError
+from sensorclip.files import save_npz
 
 
 def writer(value):

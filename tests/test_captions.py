@@ -1,21 +1,23 @@
 import numpy as np
 import pytest
 
-from sensorclip.captions import (CaptionConfig, build_phrasebook, caption_windows,
-                                 find_leaks, forbidden_phrases, home_labels)
-from sensorclip.casas import attach_layout, parse_lines
-from sensorclip.homes import load_home, shipped_layouts
-from sensorclip.simulate import load_activity_model, simulate
-from sensorclip.windows import SplitConfig, WindowConfig, coarse_vocabulary, make_windows
+from sensorclip.config import CaptionConfig, WindowConfig
+from sensorclip.data.captions import (
+    build_phrasebook,
+    caption_windows,
+    find_leaks,
+    forbidden_phrases,
+    home_labels,
+)
+from sensorclip.data.casas import attach_layout, parse_lines
+from sensorclip.data.dataset import windowed_data
+from sensorclip.data.homes import load_home, shipped_layouts
+from sensorclip.data.simulate import load_activity_model, simulate
 
 
-def captions_for(events, home, config=CaptionConfig(), windows=WindowConfig()):
-    _, coarse = coarse_vocabulary(events.activity_names, home.coarse_label)
-    w, _ = make_windows(events.time, events.activity, coarse, windows, SplitConfig())
-    book = build_phrasebook(home, events.sensor_names, home_labels(home, events.activity_names))
-    caps = caption_windows(events.time.astype(np.int64), events.sensor, events.state,
-                           events.state_names, w.start, w.length, book, config)
-    return w, book, caps
+def captions_for(events, home, windows=None):
+    data = windowed_data(events, home, windows)
+    return data.labelled.windows, data.captions
 
 
 def test_forbidden_phrases_cover_labels_and_synonyms():
@@ -31,7 +33,7 @@ def test_no_caption_names_an_activity_or_a_synonym(name):
     home = load_home(name)
     log = simulate(home, load_activity_model(name), days=3, seed=11)
     events = attach_layout(parse_lines(log.lines()), home)
-    w, book, caps = captions_for(events, home, windows=WindowConfig(size=10))
+    w, caps = captions_for(events, home, windows=WindowConfig(size=10))
     assert len(caps.texts) > 500
     forbidden = forbidden_phrases(home_labels(home, events.activity_names))
     leaks = {t: find_leaks(t, forbidden) for t in caps.texts if find_leaks(t, forbidden)}
@@ -63,7 +65,7 @@ def test_rooms_named_like_activities_get_positional_names():
 
 
 def test_captions_describe_time_rooms_details_and_doors(demo_events, demo_home):
-    w, book, caps = captions_for(demo_events, demo_home)
+    w, caps = captions_for(demo_events, demo_home)
     texts = caps.texts
     assert caps.index.shape == (len(w), 4)
     assert any(" on a Monday" in t or "on Monday" in t for t in texts)
@@ -77,9 +79,7 @@ def test_captions_describe_time_rooms_details_and_doors(demo_events, demo_home):
 
 
 def test_captions_are_seeded_and_independent_of_other_windows(demo_events, demo_home):
-    _, coarse = coarse_vocabulary(demo_events.activity_names, demo_home.coarse_label)
-    w, _ = make_windows(demo_events.time, demo_events.activity, coarse, WindowConfig(),
-                        SplitConfig())
+    w, _ = captions_for(demo_events, demo_home)
     book = build_phrasebook(demo_home, demo_events.sensor_names,
                             home_labels(demo_home, demo_events.activity_names))
     args = (demo_events.time.astype(np.int64), demo_events.sensor, demo_events.state,

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from conftest import SHARED_CASAS
-from sensorclip.casas import attach_layout, detect_format, parse_lines, read_casas
+from helpers import MILAN_EXCERPT
+from sensorclip.data.casas import attach_layout, detect_format, parse_lines, read_casas
+from sensorclip.data.homes import load_home
 from sensorclip.errors import LogFormatError, UnknownSensorError
-from sensorclip.homes import load_home
 
 A_LINES = [
     "2024-01-01 08:00:00.000100\tM001\tON\tCooking begin",
@@ -39,7 +39,8 @@ def test_format_b_one_label_per_line():
 
 
 def test_format_c_location_column():
-    lines = ["2012-07-20 10:00:00.1 Kitchen M001 ON Cook", "2012-07-20 10:00:02.1 Kitchen M001 OFF Cook",
+    lines = ["2012-07-20 10:00:00.1 Kitchen M001 ON Cook",
+             "2012-07-20 10:00:02.1 Kitchen M001 OFF Cook",
              "2012-07-20 10:05:00 Bedroom M009 ON Sleep"]
     events = parse_lines(lines)
     assert events.report.format == "c"
@@ -54,7 +55,8 @@ def test_detect_format_on_rows():
 
 
 def test_labels_with_spaces_and_stray_spaces_are_normalised():
-    lines = ["2024-01-01 08:00:00 M001 ON  R1   wake begin", "2024-01-01 08:00:05 M001 OFF R1 wake end"]
+    lines = ["2024-01-01 08:00:00 M001 ON  R1   wake begin",
+             "2024-01-01 08:00:05 M001 OFF R1 wake end"]
     assert labels(parse_lines(lines)) == ["R1 wake", "R1 wake"]
 
 
@@ -107,8 +109,8 @@ def test_lenient_mode_skips_and_reports(tmp_path):
                     "2024-01-01 07:00:02 M001 OFF\n")
     events = read_casas(path, strict=False)
     assert len(events) == 2
-    assert events.report.skipped == {"bad timestamp": 1,
-                                     "expected at least 4 fields (date time sensor state), got 1": 1}
+    too_short = "expected at least 4 fields (date time sensor state), got 1"
+    assert events.report.skipped == {"bad timestamp": 1, too_short: 1}
 
 
 def test_empty_and_binary_logs_fail_clearly(tmp_path):
@@ -135,7 +137,6 @@ def test_attach_layout_errors_or_drops_unknown_sensors():
     assert [events.sensor_names[s] for s in events.sensor] == ["M001", "M002"]
 
 
-MILAN_EXCERPT = SHARED_CASAS / "milan" / "data_excerpt_first3350lines.txt"
 
 
 @pytest.mark.skipif(not MILAN_EXCERPT.exists(), reason="shared/casas/milan excerpt not present")

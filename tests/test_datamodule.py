@@ -2,10 +2,9 @@ import numpy as np
 import pytest
 import torch
 from omegaconf import OmegaConf
-from test_train import config
 
-from sensorclip.datamodule import EpochBatchSampler, LengthBucketSampler, WindowBatches
-from sensorclip.train import build
+from sensorclip.model.datamodule import EpochBatchSampler, LengthBucketSampler, WindowBatches
+from sensorclip.runs import build_datamodule
 
 
 def flatten(batches):
@@ -55,9 +54,8 @@ def test_batches_gather_windows_and_the_requested_paraphrase():
     assert data[[0, 1]]["caption"].tolist() == [0, 2]          # plain indices: first paraphrase
 
 
-def test_iterating_the_training_loader_leaves_the_global_rng_alone(tmp_path, tiny_bert):
-    datamodule, _ = build(OmegaConf.to_container(config(tmp_path, tmp_path / "cache", tiny_bert),
-                                                 resolve=True))
+def test_iterating_the_training_loader_leaves_the_global_rng_alone(compose_config):
+    datamodule = build_datamodule(OmegaConf.to_container(compose_config(), resolve=True))
     torch.manual_seed(0)
     expected = torch.rand(3)
     torch.manual_seed(0)

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from sensorclip.dropout import Dropout, keep_mask
+from sensorclip.model.dropout import Dropout, keep_mask
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5])

@@ -3,10 +3,10 @@ import math
 import pytest
 import torch
 
-from sensorclip.encoder import (EncoderConfig, SensorEncoder, TextProjection, alibi_bias,
-                                alibi_slopes)
+from sensorclip.config import EncoderConfig, FeatureConfig
 from sensorclip.errors import SensorClipError
-from sensorclip.features import FeatureConfig, InputProjection, delta_bucket, fourier
+from sensorclip.model.encoder import SensorEncoder, TextProjection, alibi_bias, alibi_slopes
+from sensorclip.model.features import InputProjection, delta_bucket, fourier
 
 SMALL = EncoderConfig(d_model=32, n_layers=2, n_heads=4, d_ff=64, dropout=0.0, head_hidden=48)
 ALL_FEATURES = FeatureConfig(coords=True, time_delta=True, time_of_day=True)

@@ -1,19 +1,20 @@
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 
-from conftest import REPO
-from sensorclip.evaluation import (classification_metrics, confusion, fit_probe,
-                                   label_prototypes, majority_label, zero_shot_predict)
-from sensorclip.metrics import retrieval_metrics
-from sensorclip.report import write_report
-from sensorclip.train import train
+from helpers import REPO
+from helpers.commands import run_module
+from sensorclip.config import stage_configs
+from sensorclip.eval.classification import classification_metrics, confusion
+from sensorclip.eval.probe import fit_probe, majority_label
+from sensorclip.eval.report import write_report
+from sensorclip.eval.retrieval import retrieval_metrics
+from sensorclip.eval.suite import evaluate_model
+from sensorclip.eval.zeroshot import label_prototypes, zero_shot_predict
+from sensorclip.runs import load_run
 
 REQUIRED = [f"recall@{k}_{d}" for k in (1, 5, 10) for d in ("sensor_to_text", "text_to_sensor")] + [
     "median_rank_sensor_to_text", "median_rank_text_to_sensor", "zeroshot_accuracy",
@@ -100,19 +101,7 @@ def test_report_on_a_fake_multirun(tmp_path):
     assert (tmp_path / "report.png").stat().st_size > 1000
 
 
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory, tiny_bert):
-    root = tmp_path_factory.mktemp("evalrun")
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=[
-            "data.days=5", "captions.per_window=2", f"text.path={tiny_bert}", "text.package=null",
-            "trainer=cpu", "trainer.max_epochs=2", f"paths.cache_dir={root / 'cache'}",
-            f"paths.output_dir={root / 'run'}", "callbacks.progress_bar=null",
-            "render.image_size=64"])
-    metrics = train(cfg)
-    return root / "run", metrics
-
-
+@pytest.mark.slow
 def test_training_writes_every_required_metric_and_figure(trained_run):
     run, metrics = trained_run
     saved = json.loads((run / "metrics.json").read_text())
@@ -128,44 +117,29 @@ def test_training_writes_every_required_metric_and_figure(trained_run):
     assert "| rank | rooms | true label |" in (run / "plots" / "retrieval_examples.md").read_text()
 
 
-def test_probe_never_sees_test_labels(trained_run, monkeypatch):
+@pytest.mark.slow
+def test_probe_never_sees_test_labels(trained_run):
     """Scrambling the test labels changes the scores but not what the probe chose."""
-    from omegaconf import OmegaConf
-
-    from sensorclip.datamodule import LoaderConfig, SensorClipDataModule
-    from sensorclip.evaluate import evaluate_model
-    from sensorclip.lit_module import SensorClipModule
-    from sensorclip.prepare import configs_from
-    run, metrics = trained_run
-    cfg = OmegaConf.to_container(OmegaConf.load(run / "config.yaml"), resolve=True)
-    dm = SensorClipDataModule(configs_from(cfg), LoaderConfig(**cfg["loader"]),
-                              cfg["paths"]["cache_dir"])
-    dm.setup()
-    model = SensorClipModule.load_from_checkpoint(run / "checkpoints" / "last.ckpt",
-                                                  map_location="cpu")
-    clean = evaluate_model(model, dm, configs_from(cfg)["text"])
-    test = dm.prepared.windows.split == 2
-    fine = dm.prepared.windows.fine
-    fine[test] = np.random.default_rng(0).permutation(fine[test])[::-1]
-    scrambled = evaluate_model(model, dm, configs_from(cfg)["text"])
+    run = load_run(trained_run[0])
+    text = stage_configs(run.config)["text"]
+    clean = evaluate_model(run.model, run.datamodule, text)
+    windows = run.datamodule.prepared.windows
+    test = windows.split == 2
+    windows.fine[test] = np.random.default_rng(0).permutation(windows.fine[test])[::-1]
+    scrambled = evaluate_model(run.model, run.datamodule, text)
     assert scrambled["linear_probe_C"] == clean["linear_probe_C"]
     assert scrambled["majority_accuracy"] != clean["majority_accuracy"] or \
         scrambled["linear_probe_accuracy"] != clean["linear_probe_accuracy"]
 
 
+@pytest.mark.slow
 def test_evaluate_cli_and_notebook(trained_run, tmp_path):
     run, _ = trained_run
-    result = subprocess.run([sys.executable, "-m", "sensorclip.evaluate",
-                             f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}",
-                             f"paths.log_dir={tmp_path}"],
-                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    result = run_module("sensorclip.evaluate", f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}",
+                        f"paths.log_dir={tmp_path}")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "zeroshot" in result.stdout and "linear probe" in result.stdout
     assert json.loads((run / "metrics.json").read_text())["checkpoint"].endswith("last.ckpt")
-    missing = subprocess.run([sys.executable, "-m", "sensorclip.evaluate",
-                              f"ckpt_path={tmp_path / 'nope.ckpt'}", f"paths.log_dir={tmp_path}"],
-                             cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert missing.returncode == 1 and "does not exist" in missing.stderr
 
     import nbformat
     from nbclient import NotebookClient

@@ -3,55 +3,44 @@
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 
-from conftest import REPO
 from sensorclip.errors import SensorClipError
 from sensorclip.train import train
 
+pytestmark = pytest.mark.slow
 VOLATILE = {"seconds", "checkpoint"}
 
 
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("hardening_cache")
-
-
-def run(tmp_path, cache, tiny_bert, name, *overrides):
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=[
-            "data.days=5", "captions.per_window=2", f"text.path={tiny_bert}", "text.package=null",
-            "trainer=cpu", "trainer.max_epochs=3", "+trainer.limit_train_batches=4",
-            f"paths.cache_dir={cache}", f"paths.output_dir={tmp_path / name}",
-            "callbacks.progress_bar=null", "callbacks.early_stopping=null",
-            "render.image_size=64", "loader.batch_size=16", *overrides])
-    return train(cfg)
+def run(compose_config, tmp_path, name, *overrides):
+    return train(compose_config("trainer=cpu", "trainer.max_epochs=3",
+                                "+trainer.limit_train_batches=4", "callbacks.early_stopping=null",
+                                f"paths.output_dir={tmp_path / name}", *overrides))
 
 
 def stable(metrics):
     return {k: v for k, v in metrics.items() if k not in VOLATILE}
 
 
-def test_same_seed_and_config_give_identical_metrics(tmp_path, cache, tiny_bert):
-    first = run(tmp_path, cache, tiny_bert, "a")
-    second = run(tmp_path, cache, tiny_bert, "b")
+def test_same_seed_and_config_give_identical_metrics(compose_config, tmp_path):
+    first = run(compose_config, tmp_path, "a")
+    second = run(compose_config, tmp_path, "b")
     assert stable(first) == stable(second)
-    other = run(tmp_path, cache, tiny_bert, "c", "seed=7")
+    other = run(compose_config, tmp_path, "c", "seed=7")
     assert stable(other) != stable(first)
 
 
 @pytest.mark.parametrize("precision", ["32-true", "bf16-mixed"])
-def test_killed_mid_epoch_and_resumed_ends_like_an_uninterrupted_run(tmp_path, cache, tiny_bert,
+def test_killed_mid_epoch_and_resumed_ends_like_an_uninterrupted_run(compose_config, tmp_path,
                                                                      precision):
-    reference = run(tmp_path, cache, tiny_bert, "whole", f"trainer.precision={precision}")
+    reference = run(compose_config, tmp_path, "whole", f"trainer.precision={precision}")
     with pytest.raises(SystemExit):
-        run(tmp_path, cache, tiny_bert, "killed", f"trainer.precision={precision}",
-            "+callbacks.kill._target_=helpers.StopAt", "+callbacks.kill.epoch=1",
+        run(compose_config, tmp_path, "killed", f"trainer.precision={precision}",
+            "+callbacks.kill._target_=helpers.callbacks.StopAt", "+callbacks.kill.epoch=1",
             "+callbacks.kill.batch=2")
     last = tmp_path / "killed" / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=False)["epoch"] == 0          # the epoch-0 checkpoint
     assert not list(last.parent.glob(".*.tmp-*"))                     # no half-written file
-    resumed = run(tmp_path, cache, tiny_bert, "killed", f"trainer.precision={precision}",
+    resumed = run(compose_config, tmp_path, "killed", f"trainer.precision={precision}",
                   "ckpt_path=last")
     assert stable(resumed) == stable(reference)
     # not only the best epoch: the last epoch's weights are the same too
@@ -61,10 +50,11 @@ def test_killed_mid_epoch_and_resumed_ends_like_an_uninterrupted_run(tmp_path, c
     assert all(torch.equal(final[0]["state_dict"][k], v) for k, v in final[1]["state_dict"].items())
 
 
-def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, cache,
-                                                                          tiny_bert):
+def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(compose_config,
+                                                                          tmp_path):
     with pytest.raises(SensorClipError) as info:
-        run(tmp_path, cache, tiny_bert, "nan", "+callbacks.poison._target_=helpers.PoisonAt",
+        run(compose_config, tmp_path, "nan",
+            "+callbacks.poison._target_=helpers.callbacks.PoisonAt",
             "+callbacks.poison.epoch=1", "+callbacks.poison.batch=1")
     message = str(info.value)
     assert "loss is nan at step 6" in message                # epoch 1, batch 2 = global step 6

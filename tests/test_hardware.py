@@ -1,7 +1,6 @@
-from hydra import compose, initialize_config_dir
-
-from conftest import REPO
 from sensorclip import hardware
+from sensorclip.config import TextEncoderConfig, typed
+from sensorclip.embed.text import resolved_precision
 
 
 def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
@@ -11,12 +10,11 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
     assert hardware.cpu_flags(tmp_path / "missing") == set()
 
 
-def test_cpu_presets_choose_bf16_only_where_it_is_native(monkeypatch):
+def test_cpu_presets_choose_bf16_only_where_it_is_native(monkeypatch, compose_config):
     for native, trainer, text in ((True, "bf16-mixed", "bf16"), (False, "32-true", "fp32")):
         monkeypatch.setattr(hardware, "native_bf16_matmul", lambda native=native: native)
-        with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-            cfg = compose(config_name="train", overrides=["trainer=cpu"])
-        assert (cfg.trainer.precision, cfg.text.precision) == (trainer, text)
-        with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-            cfg = compose(config_name="train", overrides=["trainer.precision=32-true"])
-        assert cfg.trainer.precision == "32-true"
+        cfg = compose_config("trainer=cpu")
+        assert cfg.trainer.precision == trainer
+        assert resolved_precision(typed(TextEncoderConfig, cfg.text)) == text
+        assert compose_config("trainer.precision=32-true").trainer.precision == "32-true"
+        assert resolved_precision(TextEncoderConfig(precision="fp32")) == "fp32"

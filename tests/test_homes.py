@@ -2,8 +2,14 @@ import json
 
 import pytest
 
+from sensorclip.data.homes import (
+    Home,
+    generated_descriptions,
+    label_phrase,
+    load_home,
+    shipped_layouts,
+)
 from sensorclip.errors import LayoutError
-from sensorclip.homes import Home, generated_descriptions, label_phrase, load_home, shipped_layouts
 
 VALID = """
 name: tiny

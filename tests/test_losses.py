@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from sensorclip.losses import ClipLoss, SigLipLoss, positive_mask
-from sensorclip.metrics import in_batch_accuracy, retrieval_metrics
+from sensorclip.eval.retrieval import in_batch_accuracy, retrieval_metrics
+from sensorclip.model.losses import ClipLoss, SigLipLoss, positive_mask
 
 
 def unit(*rows):
@@ -14,8 +14,8 @@ def test_clip_loss_matches_a_hand_computation():
     sensor, text = unit([1, 0], [0, 1]), unit([1, 0], [0.6, 0.8])
     loss = ClipLoss(init_temperature=0.5)          # scale 2
     logits = 2 * torch.tensor([[1.0, 0.6], [0.0, 0.8]])
-    row = [-(logits[0, 0] - torch.logsumexp(logits[0], 0)), -(logits[1, 1] - torch.logsumexp(logits[1], 0))]
-    col = [-(logits[0, 0] - torch.logsumexp(logits[:, 0], 0)), -(logits[1, 1] - torch.logsumexp(logits[:, 1], 0))]
+    row = [-(logits[i, i] - torch.logsumexp(logits[i], 0)) for i in range(2)]
+    col = [-(logits[i, i] - torch.logsumexp(logits[:, i], 0)) for i in range(2)]
     expected = (sum(row) / 2 + sum(col) / 2) / 2
     assert loss(sensor, text).item() == pytest.approx(expected.item(), rel=1e-5)
     eye = torch.eye(2, dtype=torch.bool)
@@ -30,9 +30,9 @@ def test_duplicate_captions_are_not_negatives():
     loss = ClipLoss(init_temperature=1.0)
     logits = sensor @ text.T
     log_p = torch.log_softmax(logits, 1)
-    s2t = -torch.stack([(log_p[0, 0] + log_p[0, 1]) / 2, (log_p[1, 0] + log_p[1, 1]) / 2, log_p[2, 2]])
     log_q = torch.log_softmax(logits.T, 1)
-    t2s = -torch.stack([(log_q[0, 0] + log_q[0, 1]) / 2, (log_q[1, 0] + log_q[1, 1]) / 2, log_q[2, 2]])
+    s2t, t2s = (-torch.stack([(log[0, 0] + log[0, 1]) / 2, (log[1, 0] + log[1, 1]) / 2, log[2, 2]])
+                for log in (log_p, log_q))
     expected = (s2t.mean() + t2s.mean()) / 2
     assert loss(sensor, text, positives).item() == pytest.approx(expected.item(), rel=1e-5)
     labels = positive_mask(torch.tensor([1, 2, 3]), labels=torch.tensor([0, 1, 0]))

@@ -1,10 +1,18 @@
 import numpy as np
 import pytest
 
+from sensorclip.config import RenderConfig
+from sensorclip.data.homes import parse_home
+from sensorclip.embed.render import (
+    Canvas,
+    check_pairs_covered,
+    contact_sheet,
+    normalise_state,
+    pair_table,
+    render_home,
+    sensor_state_pairs,
+)
 from sensorclip.errors import SensorClipError
-from sensorclip.homes import parse_home
-from sensorclip.render import (Canvas, RenderConfig, check_pairs_covered, contact_sheet,
-                               normalise_state, pair_table, render_home, sensor_state_pairs)
 
 HOME = parse_home({
     "name": "box", "size": [200, 100],
@@ -61,7 +69,8 @@ def test_marker_size_is_relative_to_the_plan():
 
 
 def test_border_markers_survive_the_backbone_preprocessing():
-    from sensorclip.vision import VisionBackbone, VisionConfig
+    from sensorclip.config import VisionConfig
+    from sensorclip.embed.vision import VisionBackbone
     images, _ = render_home(HOME, RenderConfig(image_size=224), [("C1", "ON")])
     x, y, n = colour_centroid(images[0], (22, 150, 60))
     radius = np.sqrt(n / np.pi)

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from sensorclip.casas import attach_layout, parse_lines
+from sensorclip.data.casas import attach_layout, parse_lines
+from sensorclip.data.homes import load_home
+from sensorclip.data.simulate import load_activity_model, parse_activity_model, simulate
 from sensorclip.errors import SensorClipError
-from sensorclip.homes import load_home
-from sensorclip.simulate import load_activity_model, parse_activity_model, simulate
 
 
 def test_deterministic_by_seed(demo_home):

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from helpers import tiny_text_model
-from sensorclip.errors import ModelNotAvailableError
-from sensorclip.text import TextEncoder, TextEncoderConfig, resolve_model_dir
+from helpers.models import tiny_text_model
+from sensorclip.config import TextEncoderConfig
+from sensorclip.embed.text import TextEncoder, text_encoder_identity
+from sensorclip.embed.weights import resolve_model_dir
 
 TEXTS = ["the resident moves in the kitchen", "someone is near the bed at night",
          "a person walks from the hallway to the office for about minutes"]
@@ -46,17 +47,6 @@ def test_real_minilm_from_the_package_is_semantic():
     assert a @ b > a @ c + 0.1
 
 
-def test_missing_weights_give_one_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    with pytest.raises(ModelNotAvailableError) as info:
-        resolve_model_dir("thenlper/gte-base", None, None, option="text", allow_download=False)
-    message = str(info.value)
-    assert "thenlper/gte-base" in message and "text.path=DIR" in message
-    assert "huggingface-cli download" in message
-    with pytest.raises(ModelNotAvailableError, match="not a model directory"):
-        resolve_model_dir("x/y", str(tmp_path), None, option="text")
-
-
 def test_hf_cache_snapshots_are_found_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path))
     snapshot = tmp_path / "hub" / "models--org--tiny" / "snapshots" / "abc123"
@@ -68,7 +58,6 @@ def test_hf_cache_snapshots_are_found_offline(tmp_path, monkeypatch):
 
 
 def test_bf16_precision_is_close_and_keyed_separately(tiny_bert):
-    from sensorclip.text import text_encoder_identity
     base = dict(path=str(tiny_bert), package=None, device="cpu")
     exact = TextEncoder(TextEncoderConfig(**base)).encode(TEXTS, progress=False)
     fast = TextEncoder(TextEncoderConfig(**base, precision="bf16")).encode(TEXTS, progress=False)

@@ -3,9 +3,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sensorclip.config import SplitConfig, WindowConfig
+from sensorclip.data.dataset import label_windows
+from sensorclip.data.windows import (
+    day_index,
+    expand,
+    majority,
+    make_windows,
+    split_days,
+)
 from sensorclip.errors import SensorClipError
-from sensorclip.windows import (SplitConfig, WindowConfig, coarse_vocabulary, day_index,
-                                expand, majority, make_windows, split_days)
 
 DAY_US = 86_400_000_000
 
@@ -102,14 +109,13 @@ def test_split_days_assigns_whole_days_with_the_right_counts(n_days, seed):
 def test_chronological_split_and_seeded_shuffle():
     chrono = split_days(10, SplitConfig(mode="chronological"))
     assert chrono.tolist() == [0] * 7 + [1] + [2] * 2
-    assert split_days(30, SplitConfig(seed=1)).tolist() == split_days(30, SplitConfig(seed=1)).tolist()
-    assert split_days(30, SplitConfig(seed=1)).tolist() != split_days(30, SplitConfig(seed=2)).tolist()
+    seeded = [split_days(30, SplitConfig(seed=seed)).tolist() for seed in (1, 1, 2)]
+    assert seeded[0] == seeded[1] != seeded[2]
 
 
 def test_windows_split_by_whole_days(demo_events, demo_home):
-    _, coarse = coarse_vocabulary(demo_events.activity_names, demo_home.coarse_label)
-    w, days = make_windows(demo_events.time, demo_events.activity, coarse, WindowConfig(),
-                           SplitConfig())
+    w = label_windows(demo_events.time, demo_events.activity, demo_events.activity_names,
+                      demo_home, WindowConfig(), SplitConfig()).windows
     for d in np.unique(w.day):
         assert len(np.unique(w.split[w.day == d])) == 1
     assert set(np.unique(w.split)) == {0, 1, 2}

@@ -18,21 +18,20 @@ function of (layout, activity model, days, start date, seed).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import yaml
 
+from sensorclip.data.homes import Home
 from sensorclip.errors import SensorClipError
-from sensorclip.homes import Home
+from sensorclip.units import US_PER_DAY, US_PER_HOUR, US_PER_MIN, US_PER_S
 
 MODEL_DIR = Path(__file__).resolve().parent / "activity_models"
-US_PER_S = 1_000_000
-US_PER_MIN = 60 * US_PER_S
-US_PER_DAY = 24 * 60 * US_PER_MIN
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,8 @@ class ActivityModel:
 # Activity models
 
 
-def load_activity_model(name_or_path: str | Path) -> ActivityModel:
+def activity_model_path(name_or_path: str | Path) -> Path:
+    """A shipped activity model's file (by name) or the given YAML path; one clear error."""
     path = Path(name_or_path)
     if not path.suffix:
         path = MODEL_DIR / f"{name_or_path}.yaml"
@@ -73,6 +73,11 @@ def load_activity_model(name_or_path: str | Path) -> ActivityModel:
         shipped = ", ".join(sorted(p.stem for p in MODEL_DIR.glob("*.yaml")))
         raise SensorClipError(f"activity model {name_or_path!r} not found; use one of {shipped} "
                               "or a path to a YAML file")
+    return path
+
+
+def load_activity_model(name_or_path: str | Path) -> ActivityModel:
+    path = activity_model_path(name_or_path)
     raw = yaml.safe_load(path.read_text())
     try:
         return parse_activity_model(raw)
@@ -158,7 +163,7 @@ class _Span:
     activity: Activity
     start: int                 # microseconds since epoch
     end: int
-    children: list["_Span"] = field(default_factory=list)
+    children: list[_Span] = field(default_factory=list)
 
 
 def _check_model_against_home(model: ActivityModel, home: Home) -> None:
@@ -362,7 +367,7 @@ class _World:
                                     model.numeric_every[0]) + 1) * US_PER_MIN
             times = day0 + np.cumsum(gaps).astype(np.int64)
             times = times[times < day0 + days * US_PER_DAY]
-            hours = (times % US_PER_DAY) / (60 * US_PER_MIN)
+            hours = (times % US_PER_DAY) / US_PER_HOUR
             values = 21 + 1.5 * np.sin(2 * np.pi * (hours - 9) / 24)
             values = np.round((values + self.rng.normal(0, 0.3, len(times))) * 2) / 2
             self.numeric_values.append((times, np.full(len(times), self.index[s.id]), values))
@@ -386,7 +391,7 @@ class _World:
             states = np.concatenate([states, np.asarray(codes, dtype=np.int32)])
             markers = np.concatenate([markers, np.full(len(t), "", dtype=object)])
         order = np.argsort(times, kind="stable")
-        times, sensors, states, markers = times[order], sensors[order], states[order], markers[order]
+        times, sensors, states, markers = (a[order] for a in (times, sensors, states, markers))
         is_numeric = np.isin(sensors, [self.index[s.id] for s in self.home.sensors.values()
                                         if s.is_numeric])
         for at, text in self.markers:

@@ -18,22 +18,16 @@ import shutil
 import time
 import uuid
 import zipfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from sensorclip.errors import CacheError
+from sensorclip.files import atomic_write_text
 
 PROVENANCE = "provenance.json"
-
-
-def file_digest(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def spec_key(spec: Mapping[str, Any]) -> str:
@@ -56,7 +50,8 @@ class Cache:
         try:
             recorded = json.loads(provenance.read_text())["spec"]
         except (OSError, ValueError, KeyError):
-            raise CacheError(f"{provenance}: unreadable provenance; delete {entry} and rerun")
+            raise CacheError(f"{provenance}: unreadable provenance; delete {entry} and "
+                             "rerun") from None
         if json.loads(json.dumps(spec, default=str)) != recorded:
             raise CacheError(f"{entry}: provenance does not match its key (a hash collision or a "
                              f"hand-edited entry); delete {entry} and rerun")
@@ -99,21 +94,6 @@ def provenance(entry: Path) -> dict:
     return json.loads((entry / PROVENANCE).read_text())
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def save_npz(path: str | Path, **arrays: np.ndarray) -> None:
-    """np.savez through a temp file + rename, so a reader never sees half an archive."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp-{uuid.uuid4().hex[:8]}.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
-
-
 def load_npz(path: str | Path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     """Load every array of an npz eagerly, with one clear error for a missing or corrupt file."""
     path = Path(path)
@@ -121,7 +101,8 @@ def load_npz(path: str | Path, required: tuple[str, ...] = ()) -> dict[str, np.n
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
     except FileNotFoundError:
-        raise CacheError(f"{path}: missing cache file; rerun `python -m sensorclip.prepare`")
+        raise CacheError(f"{path}: missing cache file; rerun `python -m sensorclip.prepare`") \
+            from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise CacheError(f"{path}: corrupt or truncated cache file ({exc.__class__.__name__}: "
                          f"{exc}); delete it and rerun `python -m sensorclip.prepare`") from None

@@ -11,21 +11,11 @@ previous event, and time of day.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-
-@dataclass(frozen=True)
-class FeatureConfig:
-    coords: bool = False
-    coord_frequencies: int = 8        # sin/cos of pi * 2^k * x for k < coord_frequencies
-    time_delta: bool = False
-    delta_buckets: int = 64
-    max_delta_s: float = 3600.0       # deltas above this share the last bucket
-    time_of_day: bool = False
-    tod_harmonics: int = 4
+from sensorclip.config import FeatureConfig
 
 
 class InputProjection(nn.Module):
@@ -104,7 +94,8 @@ class EventFeatures(nn.Module):
                 hour: torch.Tensor | None = None) -> torch.Tensor:
         x = self.inputs(pair_index)
         if self.config.coords:
-            x = x + self.coord_proj(fourier(self.pair_xy[pair_index], self.config.coord_frequencies))
+            xy = self.pair_xy[pair_index]
+            x = x + self.coord_proj(fourier(xy, self.config.coord_frequencies))
         if self.config.time_delta:
             if delta_s is None:
                 raise ValueError("features.time_delta needs per-event time deltas")

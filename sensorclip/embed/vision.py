@@ -16,51 +16,35 @@ processor would centre-crop 224 of 256 and cut markers at the border).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
+import torch
+from PIL import Image
+from tqdm.auto import tqdm
 
+from sensorclip.config import VisionConfig
+from sensorclip.embed.weights import (
+    local_weights_file,
+    optional_local_dir,
+    pick_device,
+    resolve_model_dir,
+    weights_fingerprint,
+)
 from sensorclip.errors import ModelNotAvailableError, SensorClipError
-from sensorclip.text import (can_download, fingerprint_dir, hf_cache_snapshot, pick_device,
-                             resolve_model_dir)
 
-if TYPE_CHECKING:
-    import torch
-
-FAMILIES = ("clip", "dinov2", "siglip", "timm")
 MEAN_STD = {
     "clip": ((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)),
     "dinov2": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
     "siglip": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
 }
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin")
-
-
-@dataclass(frozen=True)
-class VisionConfig:
-    name: str = "tiny"
-    family: str = "timm"
-    model_id: str = "vit_tiny_patch16_224"
-    path: str | None = None
-    pretrained: bool = False
-    batch_size: int = 32
-    device: str = "auto"
-    seed: int = 0
-    allow_download: bool = True
-
-    def __post_init__(self):
-        if self.family not in FAMILIES:
-            raise SensorClipError(f"model.family must be one of {FAMILIES}, got {self.family!r}; "
-                                  "pick a backbone with model=clip|dinov2|siglip|timm|tiny")
 
 
 class VisionBackbone:
     """A frozen image model with the preprocessing it expects."""
 
     def __init__(self, config: VisionConfig):
-        import torch
         self.config = config
         self.device = pick_device(config.device)
         with torch.random.fork_rng(devices=[]):   # seeded weights; the caller's RNG untouched
@@ -78,29 +62,24 @@ class VisionBackbone:
 
     @property
     def dim(self) -> int:
-        import torch
         with torch.inference_mode():
             probe = torch.zeros(1, 3, self.input_size, self.input_size, device=self.device)
             return int(self.forward(probe).shape[-1])
 
-    def preprocess(self, images: Sequence) -> "torch.Tensor":
-        import torch
-        from PIL import Image
+    def preprocess(self, images: Sequence) -> torch.Tensor:
         size = self.input_size
         pixels = np.stack([np.asarray(im.convert("RGB").resize((size, size), Image.BICUBIC),
                                       dtype=np.float32) / 255.0 for im in images])
         pixels = (pixels - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
         return torch.from_numpy(pixels).permute(0, 3, 1, 2).contiguous()
 
-    def forward(self, pixels) -> "torch.Tensor":
+    def forward(self, pixels) -> torch.Tensor:
         if self.config.family == "timm":
             return self.model(pixels)
         output = self.model(pixel_values=pixels)
         return output.image_embeds if self.config.family == "clip" else output.pooler_output
 
     def embed(self, images: Sequence, progress: bool = True) -> np.ndarray:
-        import torch
-        from tqdm.auto import tqdm
         chunks = []
         size = self.config.batch_size
         with torch.inference_mode():
@@ -120,21 +99,17 @@ def vision_identity(config: VisionConfig) -> dict:
     identity = {"family": config.family, "model_id": config.model_id,
                 "pretrained": config.pretrained}
     if not config.pretrained:
-        local = None if config.family == "timm" else _optional_local(config)
-        arch = fingerprint_dir(local) if local else "default-config"
+        local = None if config.family == "timm" else optional_local_dir(config.model_id,
+                                                                          config.path)
+        arch = weights_fingerprint(local, True) if local else "default-config"
         return {**identity, "weights": f"random-init-seed{config.seed}", "arch": arch}
     if config.family == "timm":
         weights = _timm_weights(config)
-        return {**identity, "weights": _file_digest(weights) if weights else "hub-latest"}
+        return {**identity, "weights": weights_fingerprint(weights, weights is not None)}
     source, is_local = resolve_model_dir(config.model_id, config.path, None, option="model",
                                          allow_download=config.allow_download,
                                          what="vision backbone")
-    return {**identity, "weights": fingerprint_dir(source) if is_local else "hub-latest"}
-
-
-def _file_digest(path: Path) -> str:
-    from sensorclip.cache import file_digest
-    return file_digest(path)[:16]
+    return {**identity, "weights": weights_fingerprint(source, is_local)}
 
 
 def _hf_classes(family: str):
@@ -148,7 +123,7 @@ def _load_hf(config: VisionConfig):
     """(model, revision, local source or None)."""
     model_class, config_class = _hf_classes(config.family)
     if not config.pretrained:
-        source = _optional_local(config)       # reuse a local config.json when there is one
+        source = optional_local_dir(config.model_id, config.path)   # a local config.json
         arch = config_class.from_pretrained(source) if source else config_class()
         return model_class(arch), f"random-init-seed{config.seed}", source
     source, is_local = resolve_model_dir(config.model_id, config.path, None, option="model",
@@ -161,15 +136,7 @@ def _load_hf(config: VisionConfig):
             f"vision backbone {config.model_id!r} could not be loaded from {source} "
             f"({exc.__class__.__name__}); point model.path at a complete download or pass "
             "model.pretrained=false for random weights") from None
-    revision = fingerprint_dir(source) if is_local else "hub-latest"
-    return model, revision, source if is_local else None
-
-
-def _optional_local(config: VisionConfig) -> str | None:
-    if config.path and (Path(config.path).expanduser() / "config.json").is_file():
-        return str(Path(config.path).expanduser())
-    snapshot = hf_cache_snapshot(config.model_id)
-    return str(snapshot) if snapshot else None
+    return model, weights_fingerprint(source, is_local), source if is_local else None
 
 
 def _mean_std(family: str, source: str | None):
@@ -192,9 +159,7 @@ def _load_timm(config: VisionConfig):
         weights = _timm_weights(config)
         if weights is not None:
             kwargs["pretrained_cfg_overlay"] = {"file": str(weights)}
-            revision = _file_digest(weights)
-        else:
-            revision = "hub-latest"
+        revision = weights_fingerprint(weights, weights is not None)
     try:
         model = timm.create_model(config.model_id, pretrained=config.pretrained, **kwargs)
     except RuntimeError as exc:
@@ -207,28 +172,4 @@ def _load_timm(config: VisionConfig):
 
 
 def _timm_weights(config: VisionConfig) -> Path | None:
-    """A local weights file: model.path (file or directory), else the HF cache's timm/<name>."""
-    candidates = []
-    if config.path:
-        path = Path(config.path).expanduser()
-        if path.is_file():
-            return path
-        candidates.append(path)
-    hub_id = config.model_id if "/" in config.model_id else f"timm/{config.model_id}"
-    snapshot = hf_cache_snapshot(hub_id)
-    if snapshot is not None:
-        candidates.append(snapshot)
-    for directory in candidates:
-        for name in WEIGHT_FILES:
-            if (directory / name).is_file():
-                return directory / name
-    if config.path:
-        raise ModelNotAvailableError(f"model.path={config.path} holds no weights file "
-                                     f"({', '.join(WEIGHT_FILES)}) for {config.model_id}")
-    if can_download(config.allow_download):
-        return None
-    raise ModelNotAvailableError(
-        f"vision backbone {config.model_id!r} (timm) is not available offline (looked in the "
-        f"Hugging Face cache for {hub_id}). On a machine with network run "
-        f"`huggingface-cli download {hub_id} --local-dir DIR`, copy DIR here and pass "
-        "model.path=DIR, or pass model.pretrained=false for random weights")
+    return local_weights_file(config.model_id, config.path, "model", config.allow_download)

@@ -28,18 +28,18 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
+from sensorclip.data.homes import NO_ACTIVITY, Home
+from sensorclip.data.states import CANONICAL
 from sensorclip.errors import LogFormatError, UnknownSensorError
-from sensorclip.homes import NO_ACTIVITY, Home
 
 FORMATS = ("a", "b", "c")
 MARKERS = ("begin", "end")
-KNOWN_STATES = frozenset({"ON", "OFF", "OPEN", "CLOSE", "PRESENT", "ABSENT", "START", "STOP"})
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME = re.compile(r"^\d{1,2}:\d{2}:\d{2}(\.\d+)?$")
 
@@ -218,7 +218,7 @@ def _split(lines: Iterable[str]) -> tuple[list[list[str]], list[int]]:
 
 
 def _looks_like_state(token: str) -> bool:
-    if token.upper() in KNOWN_STATES:
+    if token.upper() in CANONICAL:
         return True
     try:
         float(token)
@@ -334,7 +334,8 @@ def _encode(values: Sequence[str], first: str | None = None) -> tuple[np.ndarray
 def _labels_from_spans(labels, markers, report) -> tuple[np.ndarray, list[str]]:
     """Per-event activity codes from begin/end markers (rule in the module docstring)."""
     n = len(labels)
-    names = [NO_ACTIVITY] + sorted({_normalise_label(l) for l, m in zip(labels, markers) if m})
+    names = [NO_ACTIVITY] + sorted({_normalise_label(label) for label, m in zip(labels, markers)
+                                    if m})
     code = {name: i for i, name in enumerate(names)}
     marked = [i for i, m in enumerate(markers) if m]
     activity = np.zeros(n, dtype=np.int32)

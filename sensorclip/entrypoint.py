@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sys
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
+
+from rich.console import Console
 
 from sensorclip.errors import SensorClipError
 
@@ -22,7 +25,6 @@ def run_cleanly(task: Callable[[], T]) -> T:
         raise SystemExit(130) from None
 
 
-def console():
+def console() -> Console:
     """A rich console that does not wrap tables at 80 columns when output is piped to a file."""
-    from rich.console import Console
     return Console(width=None if sys.stdout.isatty() else 120)

@@ -11,29 +11,16 @@ the model's, which the LightningModule reseeds per epoch: a resumed run replays 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import lightning as L
 import numpy as np
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, SequentialSampler
 
+from sensorclip.config import LoaderConfig
+from sensorclip.data.windows import SPLITS
 from sensorclip.errors import SensorClipError
-from sensorclip.prepare import Prepared, prepare
-from sensorclip.windows import SPLITS
-
-US_PER_S = 1_000_000
-US_PER_HOUR = 3600 * US_PER_S
-US_PER_DAY = 24 * US_PER_HOUR
-
-
-@dataclass(frozen=True)
-class LoaderConfig:
-    batch_size: int = 64
-    eval_batch_size: int = 256
-    num_workers: int = 0
-    pin_memory: bool = True          # only used on a GPU
-    bucket_by_length: bool | str = "auto"   # similar-length batches; auto: when lengths vary
+from sensorclip.pipeline import Prepared, prepare
+from sensorclip.units import US_PER_DAY, US_PER_HOUR, US_PER_S
 
 
 class WindowBatches(Dataset):
@@ -200,9 +187,9 @@ class SensorClipDataModule(L.LightningDataModule):
         train = name == "train"
         size = self.loader.batch_size if train else self.loader.eval_batch_size
         drop_last = train and len(dataset) >= size
-        bucket = self.loader.bucket_by_length
-        if bucket == "auto":
-            bucket = bool(len(dataset) and dataset.length.min() != dataset.length.max())
+        bucket = self.loader.bucket_by_length == "true" or (
+            self.loader.bucket_by_length == "auto" and len(dataset) > 0
+            and bool(dataset.length.min() != dataset.length.max()))
         if train and bucket:
             sampler = LengthBucketSampler(dataset.length.numpy(), size, drop_last, self.seed,
                                           dataset.paraphrases)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-WORDS = ("the a resident someone person moves walks is in on at to from near kitchen bedroom "
+WORDS = ("the a resident someone person moves walks is in on at to from near kitchen bedroom "  # noqa: SIM905
          "bathroom hallway office living room dining entrance fridge stove bed desk sofa door "
          "opens morning evening night afternoon minutes about for with movement motion").split()
 
@@ -80,31 +80,3 @@ def tiny_timm_weights(path: Path, name: str = "vit_tiny_patch16_224", seed: int 
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
     return path
-
-
-try:
-    import lightning as _L
-
-    class StopAt(_L.Callback):
-        """Simulates a kill: raises out of fit at (epoch, batch)."""
-
-        def __init__(self, epoch: int, batch: int):
-            self.epoch, self.batch = epoch, batch
-
-        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-            if trainer.current_epoch == self.epoch and batch_idx == self.batch:
-                raise SystemExit("killed by the test")
-
-    class PoisonAt(_L.Callback):
-        """Turns a weight into NaN at (epoch, batch), so the next loss is NaN."""
-
-        def __init__(self, epoch: int, batch: int):
-            self.epoch, self.batch = epoch, batch
-
-        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-            if trainer.current_epoch == self.epoch and batch_idx == self.batch:
-                import torch
-                with torch.no_grad():
-                    pl_module.encoder.cls.fill_(float("nan"))
-except ImportError:  # pragma: no cover
-    pass

@@ -11,45 +11,15 @@ real token's position and, being masked as a key, never changes the output.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from sensorclip.dropout import Dropout, dropout
+from sensorclip.config import EncoderConfig, FeatureConfig
 from sensorclip.errors import SensorClipError
-from sensorclip.features import EventFeatures, FeatureConfig
-
-
-@dataclass(frozen=True)
-class EncoderConfig:
-    d_model: int = 768
-    n_layers: int = 6
-    n_heads: int = 8
-    d_ff: int = 3072
-    dropout: float = 0.1
-    positions: str = "alibi"           # alibi | learned
-    max_len: int = 512                 # learned positions only
-    pooling: str = "cls_mean"          # cls | mean | cls_mean
-    pooling_cls_weight: float = 0.5
-    head: str = "mlp"                  # linear | mlp
-    head_hidden: int = 1024
-    projection_dim: int | None = None  # None: the text embedding size
-    trainable_input_projection: bool = False
-
-    def __post_init__(self):
-        if self.d_model % self.n_heads:
-            raise SensorClipError(f"encoder.d_model ({self.d_model}) must be divisible by "
-                             f"encoder.n_heads ({self.n_heads})")
-        if self.positions not in ("alibi", "learned"):
-            raise SensorClipError("encoder.positions must be alibi or learned")
-        if self.pooling not in ("cls", "mean", "cls_mean"):
-            raise SensorClipError("encoder.pooling must be cls, mean or cls_mean")
-        if self.head not in ("linear", "mlp"):
-            raise SensorClipError("encoder.head must be linear or mlp")
-        if not 0 <= self.pooling_cls_weight <= 1:
-            raise SensorClipError("encoder.pooling_cls_weight must be in [0, 1]")
+from sensorclip.model.dropout import Dropout, dropout
+from sensorclip.model.features import EventFeatures
 
 
 def alibi_slopes(n_heads: int) -> torch.Tensor:

@@ -9,24 +9,14 @@ retrieval over all of it (not per batch), with windows sharing a caption counted
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import lightning as L
 import torch
 
-from sensorclip.encoder import EncoderConfig, SensorEncoder, TextProjection
-from sensorclip.features import FeatureConfig
-from sensorclip.losses import build_loss, positive_mask
-from sensorclip.metrics import in_batch_accuracy, retrieval_metrics
-
-
-@dataclass(frozen=True)
-class OptimConfig:
-    lr: float = 3e-4
-    weight_decay: float = 0.01
-    betas: tuple[float, float] = (0.9, 0.98)
-    warmup_ratio: float = 0.1
-    min_lr_ratio: float = 0.0
+from sensorclip.config import EncoderConfig, FeatureConfig, LossConfig, OptimConfig, typed
+from sensorclip.eval.retrieval import in_batch_accuracy, retrieval_metrics
+from sensorclip.model.encoder import SensorEncoder, TextProjection
+from sensorclip.model.losses import build_loss, positive_mask
 
 
 def warmup_cosine(step: int, total: int, warmup: int, floor: float) -> float:
@@ -44,19 +34,18 @@ class SensorClipModule(L.LightningModule):
                  pair_xy: torch.Tensor | None = None):
         super().__init__()
         self.save_hyperparameters(ignore=["pair_embeddings", "pair_xy"])
-        self.encoder_config = EncoderConfig(**encoder)
+        self.encoder_config = typed(EncoderConfig, encoder)
         projection_dim = self.encoder_config.projection_dim or text_dim
         if pair_embeddings is None:       # restoring from a checkpoint: buffers are loaded after
             pair_embeddings = torch.zeros(n_pairs, image_dim)
             pair_xy = torch.zeros(n_pairs, 2)
         self.encoder = SensorEncoder(pair_embeddings, pair_xy, self.encoder_config,
-                                     FeatureConfig(**features), projection_dim)
+                                     typed(FeatureConfig, features), projection_dim)
         self.text_head = TextProjection(text_projection, text_dim, projection_dim,
                                         self.encoder_config.head_hidden,
                                         self.encoder_config.dropout)
-        loss = dict(loss)
-        self.loss_fn = build_loss(loss.pop("kind"), **loss)
-        self.optim = OptimConfig(**{k: tuple(v) if k == "betas" else v for k, v in optim.items()})
+        self.loss_fn = build_loss(typed(LossConfig, loss))
+        self.optim = typed(OptimConfig, optim)
         self.label_positives = label_positives
         self._outputs: list[dict[str, torch.Tensor]] = []
 
@@ -166,7 +155,7 @@ class SensorClipModule(L.LightningModule):
 
     def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None):
         """Free the gradients once applied: Lightning clears them only before the next backward,
-        so they would sit beside the next forward's activations (0.17 GB at 768-d)."""
+        so they would sit beside the next forward's activations (docs/performance.md)."""
         super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
         optimizer.zero_grad(set_to_none=True)
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -265,7 +266,7 @@ def _parse_sensors(raw, size, rooms, fail) -> dict[str, Sensor]:
         for required in ("room", "xy", "type"):
             if required not in spec:
                 raise fail(where, f"missing {required!r}")
-        xy = _pair(spec["xy"], lambda p: fail(f"{where}.xy", p))
+        xy = _pair(spec["xy"], lambda p, where=where: fail(f"{where}.xy", p))
         if not (0 <= xy[0] <= size[0] and 0 <= xy[1] <= size[1]):
             raise fail(f"{where}.xy", f"{list(xy)} lies outside size {list(size)}; "
                                       "fix the coordinate or enlarge size")

@@ -9,32 +9,28 @@ Marker shape follows the sensor type (motion: circle, door: square, item: triang
 diamond) and colour/fill the state (ON/OPEN/PRESENT: filled, saturated; OFF/CLOSE/ABSENT: a thick
 ring in another colour). Sizes are fractions of the image, so homes of any size look alike, and the
 plan sits inside a margin so that no marker touches the border; the backbones resize the square
-image without cropping (``sensorclip.vision``), so nothing is lost either way. Output depends only
-on the layout, the plan file and the config.
+image without cropping (``sensorclip.embed.vision``), so nothing is lost either way. Output
+depends only on the layout, the plan file and the config.
 
-State strings are normalised before lookup (``normalise_state``): case and stray characters are
-dropped and the CASAS variants ON0, ON` (backtick), OFF5, OPENED, CLOSED map to ON, ON, OFF, OPEN,
-CLOSE. A pair that still has no image is an error naming it, never a silent zero vector.
+State strings are normalised before lookup (``sensorclip.data.states``): case and stray
+characters are dropped and the CASAS variants ON0, ON` (backtick), OFF5, OPENED, CLOSED map to
+ON, ON, OFF, OPEN, CLOSE. A pair that still has no image is an error naming it, never a silent
+zero vector.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
+from sensorclip.config import RenderConfig
+from sensorclip.data.homes import Home, Sensor
+from sensorclip.data.states import STATES_BY_TYPE, is_active, normalise_state, states_of_type
 from sensorclip.errors import SensorClipError
-from sensorclip.homes import Home, Sensor
 
-STATES_BY_TYPE = {
-    "motion": ("ON", "OFF"), "door": ("OPEN", "CLOSE"), "item": ("PRESENT", "ABSENT"),
-    "light": ("ON", "OFF"), "switch": ("ON", "OFF"), "unknown": ("ON", "OFF"),
-}
-DEFAULT_STATES = ("ON", "OFF")
-ACTIVE = frozenset({"ON", "OPEN", "PRESENT", "START"})
 SHAPES = {"motion": "circle", "door": "square", "item": "triangle"}
 COLOURS = {  # (active, inactive) per type
     "motion": ((22, 150, 60), (200, 30, 60)),
@@ -42,42 +38,12 @@ COLOURS = {  # (active, inactive) per type
     "item": ((230, 160, 0), (120, 60, 160)),
 }
 OTHER_COLOURS = ((0, 140, 200), (140, 140, 40))
-_CANONICAL = {"ON": "ON", "OFF": "OFF", "OPEN": "OPEN", "OPENED": "OPEN", "CLOSE": "CLOSE",
-              "CLOSED": "CLOSE", "PRESENT": "PRESENT", "ABSENT": "ABSENT", "START": "START",
-              "STOP": "STOP"}
-
-
-@dataclass(frozen=True)
-class RenderConfig:
-    image_size: int = 224
-    marker_scale: float = 0.045     # active marker radius, as a fraction of the image side
-    margin: float = 0.07            # blank border around the plan, fraction of the image side
-    supersample: int = 3            # draw large, then downsample: smooth edges, still exact
-    room_labels: bool = True
-    floor_plan: str | None = None   # overrides the layout's floor_plan
-
-    def __post_init__(self):
-        if self.image_size < 32:
-            raise SensorClipError(f"render.image_size must be at least 32, got {self.image_size}")
-        if not 0 < self.marker_scale < 0.25 or not 0 <= self.margin < 0.3:
-            raise SensorClipError("render.marker_scale must be in (0, 0.25) and render.margin "
-                                  "in [0, 0.3)")
-
-
-def normalise_state(state: str) -> str:
-    """'on0' -> 'ON', 'ON`' -> 'ON', 'OFF5' -> 'OFF', 'closed' -> 'CLOSE'; unknown forms kept."""
-    letters = re.sub(r"[^A-Za-z]", "", state).upper()
-    return _CANONICAL.get(letters, state.strip().upper())
-
-
-def states_for(sensor: Sensor) -> tuple[str, ...]:
-    return STATES_BY_TYPE.get(sensor.type, DEFAULT_STATES)
 
 
 def sensor_state_pairs(home: Home) -> list[tuple[str, str]]:
     """Every (sensor, state) the home's binary sensors can emit, in layout order."""
     return [(s.id, state) for s in home.sensors.values() if not s.is_numeric
-            for state in states_for(s)]
+            for state in states_of_type(s.type)]
 
 
 def pair_table(sensor_names: Sequence[str], state_names: Sequence[str],
@@ -144,15 +110,14 @@ class Canvas:
 
 
 def _font(size: int):
-    from PIL import ImageFont
     return ImageFont.load_default(size=max(8, size))
 
 
 def draw_marker(draw, centre, radius: float, sensor_type: str, state: str, faint=False) -> None:
     shape = SHAPES.get(sensor_type, "diamond")
     active_colour, inactive_colour = COLOURS.get(sensor_type, OTHER_COLOURS)
-    is_active = normalise_state(state) in ACTIVE
-    colour = (175, 175, 175) if faint else (active_colour if is_active else inactive_colour)
+    active = is_active(state)
+    colour = (175, 175, 175) if faint else (active_colour if active else inactive_colour)
     x, y = centre
     r = radius
     if shape == "circle":
@@ -164,14 +129,13 @@ def draw_marker(draw, centre, radius: float, sensor_type: str, state: str, faint
     else:
         outline = [(x, y - r), (x + r, y), (x, y + r), (x - r, y)]
     width = max(1, int(round(r * (0.2 if faint else 0.38))))
-    fill = colour if (faint or is_active) else None
+    fill = colour if (faint or active) else None
     draw_shape = {"circle": draw.ellipse, "square": draw.rectangle}.get(shape, draw.polygon)
     draw_shape(outline, fill=fill, outline=colour, width=width)
 
 
 def base_plan(home: Home, config: RenderConfig):
     """The home without any active sensor, at supersampled resolution, and its canvas."""
-    from PIL import Image, ImageDraw
     side = config.image_size * config.supersample
     plan_path = config.floor_plan or home.floor_plan
     image = Image.new("RGB", (side, side), "white")
@@ -193,7 +157,6 @@ def base_plan(home: Home, config: RenderConfig):
 
 
 def _open_plan(path: Path):
-    from PIL import Image, UnidentifiedImageError
     try:
         return Image.open(path).convert("RGB")
     except (OSError, UnidentifiedImageError) as exc:
@@ -206,7 +169,7 @@ def _draw_schematic(draw, home: Home, canvas: Canvas, config: RenderConfig) -> N
     line = max(1, side // 150)
     draw.rectangle(canvas.plan_box, outline=(120, 120, 120), width=line)
     font = _font(int(side * 0.035))
-    for name, box in home.rooms.items():
+    for box in home.rooms.values():
         rect = canvas.rect(box)
         draw.rectangle(rect, fill=(246, 244, 238), outline=(120, 120, 120), width=line)
     labels = {}
@@ -223,7 +186,6 @@ def _draw_schematic(draw, home: Home, canvas: Canvas, config: RenderConfig) -> N
 
 
 def render_pair(base, canvas: Canvas, sensor: Sensor, state: str, config: RenderConfig):
-    from PIL import Image, ImageDraw
     image = base.copy()
     radius = config.marker_scale * canvas.side
     draw_marker(ImageDraw.Draw(image), canvas.point(sensor.xy), radius, sensor.type, state)
@@ -241,7 +203,6 @@ def render_home(home: Home, config: RenderConfig,
 
 def contact_sheet(images, keys: Sequence[str], columns: int = 8):
     """One labelled PNG of all images, for a person to look over."""
-    from PIL import Image, ImageDraw
     size = images[0].size[0]
     label_h = max(12, size // 10)
     rows = (len(images) + columns - 1) // columns

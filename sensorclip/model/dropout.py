@@ -1,13 +1,12 @@
 """Dropout that is cheap on the CPU.
 
-``torch.nn.functional.dropout`` on the CPU draws one float Bernoulli sample per element and keeps a
-float mask for backward: at the 768-d encoder size it was a fifth of an fp32 training step and a
-third of a bf16 one. Here one 64-bit random word gives four 16-bit lanes, an element is dropped
-when its lane falls under ``p`` (rounded to a multiple of 1/65536), and the input is multiplied by
-a factor (0 or 1/(1-p)) of its own dtype, which forward and backward multiply twice as fast as a
-bool mask. The draws come from torch's default generator, so ``torch.manual_seed`` governs them
-exactly as it governs ``nn.Dropout``. On CUDA the fused native kernel is already fast and is used
-unchanged.
+``torch.nn.functional.dropout`` on the CPU draws one float Bernoulli sample per element and keeps
+a float mask for backward, a large share of a CPU training step (docs/performance.md). Here one
+64-bit random word gives four 16-bit lanes, an element is dropped when its lane falls under ``p``
+(rounded to a multiple of 1/65536), and the input is multiplied by a factor (0 or 1/(1-p)) of its
+own dtype, which forward and backward multiply faster than a bool mask. The draws come from
+torch's default generator, so ``torch.manual_seed`` governs them exactly as it governs
+``nn.Dropout``. On CUDA the fused native kernel is already fast and is used unchanged.
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from sensorclip.config import LossConfig
+
 
 def positive_mask(caption_ids: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
     """[B, B] True where two windows share a caption (or a label, when labels are given)."""
@@ -80,9 +82,7 @@ class SigLipLoss(nn.Module):
         return -F.logsigmoid(signs * logits).sum() / len(sensor)
 
 
-def build_loss(kind: str, **kwargs) -> nn.Module:
-    if kind == "clip":
-        return ClipLoss(**kwargs)
-    if kind == "siglip":
-        return SigLipLoss(**kwargs)
-    raise ValueError(f"loss.kind must be clip or siglip, got {kind!r}")
+def build_loss(config: LossConfig) -> nn.Module:
+    if config.kind == "siglip":
+        return SigLipLoss(config.init_scale, config.init_bias, config.max_scale, config.learnable)
+    return ClipLoss(config.init_temperature, config.max_scale, config.learnable)

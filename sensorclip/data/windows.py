@@ -4,8 +4,9 @@ A window is a contiguous run of events ``[start, start + length)`` of the time-s
 arrays, so a whole data set of windows is two integer arrays, not a list of samples.
 
 Kinds (``WindowConfig.kind``):
-- ``length``: exactly ``size`` events; stride = max(1, round(size * (1 - overlap))). A day with fewer
-  than ``size`` events gives no window, and the last < stride events of a day may start none.
+- ``length``: exactly ``size`` events; stride = max(1, round(size * (1 - overlap))). A day with
+  fewer than ``size`` events gives no window, and the last < stride events of a day may start
+  none.
 - ``duration``: all events in ``[t0, t0 + size seconds)`` where t0 runs over a grid with step
   size * (1 - overlap) seconds anchored at the segment's first event. Grid cells with fewer than
   ``min_events`` events are dropped, so are cells with the same events as the previous cell; a
@@ -23,60 +24,16 @@ to the lower label index), and the fine/coarse label of its last event.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Sequence
 
 import numpy as np
 
+from sensorclip.config import SplitConfig, WindowConfig
 from sensorclip.errors import SensorClipError
+from sensorclip.units import US_PER_MIN, US_PER_S
 
 SPLITS = ("train", "val", "test")
-US_PER_S = 1_000_000
-
-
-@dataclass(frozen=True)
-class WindowConfig:
-    kind: str = "length"            # length | duration
-    size: float = 20                # events (length) or seconds (duration)
-    overlap: float = 0.5
-    presegment: bool = False
-    include_no_activity: bool = False
-    min_events: int = 3
-    max_events: int = 256
-    max_gap_minutes: float | None = None
-
-    def __post_init__(self):
-        if self.kind not in ("length", "duration"):
-            raise SensorClipError(f"windows.kind must be 'length' or 'duration', got {self.kind!r}")
-        if not 0 <= self.overlap < 1:
-            raise SensorClipError(f"windows.overlap must be in [0, 1), got {self.overlap}")
-        if self.size <= 0 or (self.kind == "length" and int(self.size) != self.size):
-            raise SensorClipError(f"windows.size must be a positive "
-                                  f"{'integer' if self.kind == 'length' else 'number'}, "
-                                  f"got {self.size}")
-        if self.min_events < 1 or self.max_events < self.min_events:
-            raise SensorClipError("windows.min_events must be >= 1 and <= windows.max_events")
-
-    @property
-    def stride(self) -> float:
-        step = self.size * (1 - self.overlap)
-        return max(1, int(round(step))) if self.kind == "length" else step
-
-
-@dataclass(frozen=True)
-class SplitConfig:
-    train: float = 0.7
-    val: float = 0.1
-    test: float = 0.2
-    mode: str = "shuffled"          # shuffled | chronological
-    seed: int = 42
-
-    def __post_init__(self):
-        fractions = (self.train, self.val, self.test)
-        if any(f < 0 for f in fractions) or not np.isclose(sum(fractions), 1.0):
-            raise SensorClipError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
-        if self.mode not in ("shuffled", "chronological"):
-            raise SensorClipError(f"split.mode must be shuffled or chronological, got {self.mode!r}")
 
 
 @dataclass
@@ -93,10 +50,10 @@ class Windows:
     def __len__(self) -> int:
         return len(self.start)
 
-    def subset(self, mask_or_index: np.ndarray) -> "Windows":
+    def subset(self, mask_or_index: np.ndarray) -> Windows:
         return Windows(**{k: v[mask_or_index] for k, v in asdict(self).items()})
 
-    def of_split(self, name: str) -> "Windows":
+    def of_split(self, name: str) -> Windows:
         return self.subset(self.split == SPLITS.index(name))
 
 
@@ -200,7 +157,7 @@ def _ragged_arange(first: np.ndarray, count: np.ndarray, step: int) -> np.ndarra
 
 
 def drop_long_gaps(times_us, starts, lengths, max_gap_minutes: float):
-    big = np.r_[0, np.cumsum(np.diff(times_us) > max_gap_minutes * 60 * US_PER_S)]
+    big = np.r_[0, np.cumsum(np.diff(times_us) > max_gap_minutes * US_PER_MIN)]
     ok = big[starts + lengths - 1] == big[starts]
     return starts[ok], lengths[ok]
 

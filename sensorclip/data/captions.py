@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Iterable, Sequence
 
 import numpy as np
 
-from sensorclip.homes import NO_ACTIVITY, Home, label_phrase
+from sensorclip.config import CaptionConfig
+from sensorclip.data.homes import NO_ACTIVITY, Home, label_phrase
+from sensorclip.data.states import is_active, is_opened
+from sensorclip.units import EPOCH_WEEKDAY, US_PER_DAY, US_PER_HOUR
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-OPEN_STATES = frozenset({"OPEN"})
-ACTIVE_STATES = frozenset({"ON", "OPEN", "PRESENT"})
 
 # Words that would give an activity away, keyed by a word that may occur in a label's name.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -61,14 +62,6 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 GENERIC_ROOMS = {"unk", "unknown", "other", "none", ""}
 ROOM_NOUNS = {"living": "living room", "dining": "dining room"}   # CASAS names a few by adjective
-
-
-@dataclass(frozen=True)
-class CaptionConfig:
-    per_window: int = 4
-    seed: int = 0
-    max_rooms: int = 4
-    max_details: int = 2
 
 
 @dataclass
@@ -222,11 +215,10 @@ def window_facts(time_us: np.ndarray, sensor: np.ndarray, state: np.ndarray,
     ends = starts + lengths
     first, last = time_us[starts], time_us[ends - 1]
     seconds = (last - first) / 1e6
-    day = first // 86_400_000_000
-    hour = (first // 3_600_000_000) % 24
-    weekday = (day + 3) % 7           # 1970-01-01 was a Thursday
-    active = np.isin(state, [i for i, s in enumerate(state_names) if s in ACTIVE_STATES])
-    opened = np.isin(state, [i for i, s in enumerate(state_names) if s in OPEN_STATES])
+    hour = (first // US_PER_HOUR) % 24
+    weekday = (first // US_PER_DAY + EPOCH_WEEKDAY) % 7
+    active = np.array([is_active(s) for s in state_names], dtype=bool)[state]
+    opened = np.array([is_opened(s) for s in state_names], dtype=bool)[state]
     room = book.sensor_room[sensor]
     has_detail = np.array([d is not None for d in book.detail])[sensor] & active
     is_door = np.array([d is not None for d in book.door])[sensor] & opened
@@ -310,7 +302,7 @@ def _movement_phrase(per_minute: float, r: int) -> str:
     return _pick(("with a lot of movement", "with busy, frequent motion"), r)
 
 
-def render(facts: WindowFacts, book: PhraseBook, r: np.ndarray, max_rooms: int) -> str:
+def paraphrase(facts: WindowFacts, book: PhraseBook, r: np.ndarray, max_rooms: int) -> str:
     """One paraphrase; ``r`` holds independent random integers, one per choice slot."""
     r = [int(x) for x in r]
     place = _rooms_phrase(facts, book, r[0], max_rooms)
@@ -367,6 +359,6 @@ def caption_windows(time_us, sensor, state, state_names, starts, lengths, book: 
     index = np.empty((len(facts), config.per_window), dtype=np.int32)
     for i, f in enumerate(facts):
         for k in range(config.per_window):
-            text = render(f, book, slots[i, k], config.max_rooms)
+            text = paraphrase(f, book, slots[i, k], config.max_rooms)
             index[i, k] = unique.setdefault(text, len(unique))
     return Captions(texts=list(unique), index=index)

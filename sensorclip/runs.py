@@ -1,0 +1,162 @@
+"""A training run on disk, and the one way to build or load one.
+
+    outputs/train/<run_name>/
+        config.yaml      the resolved config (absolute paths), written when training starts
+        checkpoints/     epochNNN.ckpt (best on validation) and last.ckpt (every epoch)
+        metrics.json     the test-split evaluation (``sensorclip.eval.suite``)
+        plots/           its figures
+
+``build_run`` makes the DataModule and a fresh model from a config; ``load_run`` rebuilds both
+from a run directory (or one of its checkpoints) exactly as training saw them. Train, evaluate,
+the notebook and the tests all go through these two.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from omegaconf import OmegaConf
+
+from sensorclip.config import GROUP_SCHEMAS, LoaderConfig, as_dict, stage_configs, typed
+from sensorclip.errors import SensorClipError
+from sensorclip.files import atomic_write_text, temporary_sibling
+from sensorclip.model.datamodule import SensorClipDataModule
+from sensorclip.model.module import SensorClipModule
+
+CONFIG_FILE = "config.yaml"
+METRICS_FILE = "metrics.json"
+
+
+@dataclass
+class Run:
+    directory: Path
+    config: dict[str, Any]               # resolved, as saved in config.yaml
+    datamodule: SensorClipDataModule     # set up: caches built or reused and loaded
+    model: SensorClipModule
+    checkpoint: Path | None              # None: a fresh, untrained model
+
+
+def build_datamodule(cfg: Mapping[str, Any], cache_dir: str | Path | None = None
+                     ) -> SensorClipDataModule:
+    """The DataModule of a resolved config, set up (missing caches are built first)."""
+    datamodule = SensorClipDataModule(stage_configs(cfg), typed(LoaderConfig, cfg["loader"]),
+                                      str(cache_dir or cfg["paths"]["cache_dir"]),
+                                      seed=cfg["seed"])
+    datamodule.setup()
+    return datamodule
+
+
+def build_model(cfg: Mapping[str, Any], datamodule: SensorClipDataModule) -> SensorClipModule:
+    """A fresh model sized from the data, its weights a function of ``cfg["seed"]`` alone."""
+    prep = datamodule.prepared
+    L.seed_everything(cfg["seed"], workers=True, verbose=False)
+    parts = {group: as_dict(typed(GROUP_SCHEMAS[group], cfg[group]))
+             for group in ("encoder", "features", "loss", "optim")}
+    return SensorClipModule(
+        **parts, text_projection=cfg["text_projection"], text_dim=datamodule.text_dim,
+        n_pairs=len(prep.pairs), image_dim=int(prep.pair_embeddings.shape[1]),
+        label_positives=cfg.get("label_positives"), seed=cfg["seed"],
+        pair_embeddings=datamodule.pair_embeddings, pair_xy=datamodule.pair_xy)
+
+
+def build_run(cfg: Mapping[str, Any], directory: Path) -> Run:
+    datamodule = build_datamodule(cfg)
+    return Run(Path(directory), dict(cfg), datamodule, build_model(cfg, datamodule), None)
+
+
+def run_dir_of(checkpoint: Path) -> Path:
+    """The run directory around a checkpoint (``RUN/checkpoints/X.ckpt`` -> ``RUN``)."""
+    return checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" \
+        else checkpoint.parent
+
+
+def load_run(path: str | Path, checkpoint: str | Path | None = None,
+             cache_dir: str | Path | None = None) -> Run:
+    """A trained run from its directory or one of its checkpoints.
+
+    ``path`` is a run directory (its best checkpoint, as recorded in metrics.json, else
+    last.ckpt) or a checkpoint file inside one. The data are rebuilt from the run's config.yaml
+    and its recorded cache directory unless ``cache_dir`` is given.
+    """
+    path = Path(path).expanduser()
+    if checkpoint is None and path.suffix == ".ckpt":
+        path, checkpoint = run_dir_of(path), path
+    if checkpoint is not None and not Path(checkpoint).expanduser().is_file():
+        raise SensorClipError(f"checkpoint {checkpoint} does not exist; pass ckpt_path=PATH to "
+                              "a .ckpt in a run's checkpoints/ directory")
+    config_file = path / CONFIG_FILE
+    if not config_file.is_file():
+        raise SensorClipError(f"{config_file} is missing: pass a run directory "
+                              "(outputs/train/NAME) that python -m sensorclip.train wrote, or a "
+                              "checkpoint in its checkpoints/")
+    checkpoint = Path(checkpoint).expanduser() if checkpoint else default_checkpoint(path)
+    if not checkpoint.is_file():
+        raise SensorClipError(f"{path} holds no checkpoint ({checkpoint} is missing): did its "
+                              "training save one?")
+    model = load_checkpoint(checkpoint)          # before any cache is built: fail fast
+    cfg = OmegaConf.to_container(OmegaConf.load(config_file), resolve=True)
+    datamodule = build_datamodule(cfg, cache_dir)
+    shape = tuple(datamodule.prepared.pair_embeddings.shape)
+    if (model.hparams.n_pairs, model.hparams.image_dim) != shape:
+        raise SensorClipError(
+            f"{checkpoint} was trained on {model.hparams.n_pairs} (sensor, state) pairs of "
+            f"{model.hparams.image_dim}-d embeddings but the caches now give {shape[0]} x "
+            f"{shape[1]}; use the layout and backbone the run was trained with")
+    return Run(path, cfg, datamodule, model, checkpoint)
+
+
+def load_checkpoint(checkpoint: Path) -> SensorClipModule:
+    """The model of a checkpoint file, on the CPU; one clear error for a broken file."""
+    try:
+        return SensorClipModule.load_from_checkpoint(checkpoint, map_location="cpu")
+    except (RuntimeError, EOFError, KeyError, TypeError, ValueError,
+            pickle.UnpicklingError) as exc:
+        raise SensorClipError(f"{checkpoint} is not a readable sensorclip checkpoint "
+                              f"({exc.__class__.__name__}: {str(exc)[:200]}); pick another file "
+                              "in the run's checkpoints/ directory") from None
+
+
+def default_checkpoint(run_dir: Path) -> Path:
+    """The run's best checkpoint as metrics.json records it, else checkpoints/last.ckpt."""
+    metrics = run_dir / METRICS_FILE
+    if metrics.is_file():
+        recorded = json.loads(metrics.read_text()).get("checkpoint", "")
+        if recorded and Path(recorded).is_file():
+            return Path(recorded)
+    return run_dir / "checkpoints" / "last.ckpt"
+
+
+def save_config(run_dir: Path, resolved: Mapping[str, Any]) -> None:
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    atomic_write_text(Path(run_dir) / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.create(resolved)))
+
+
+def write_metrics(run_dir: Path, metrics: Mapping[str, Any]) -> None:
+    atomic_write_text(Path(run_dir) / METRICS_FILE, json.dumps(metrics, indent=2, default=float))
+
+
+def describe_run(datamodule: SensorClipDataModule) -> dict[str, Any]:
+    """What every metrics.json says about the data and the backbone."""
+    identity = datamodule.prepared.vision_identity
+    return {"backbone": identity["model_id"], "backbone_family": identity["family"],
+            "pretrained": bool(identity["pretrained"]), "home": datamodule.prepared.home.name}
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints go to a temporary file renamed into place: a kill never leaves half a file."""
+
+    def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temporary_sibling(path)
+        torch.save(checkpoint, tmp)
+        os.replace(tmp, path)
