@@ -4,66 +4,69 @@
     python scripts/bench.py --quick            # fewer steps (a smoke run of the harness)
 
 Everything runs on a simulated Milan-scale log (430,000 lines on the real Milan layout, about 33
-sensors). Figures are medians over ``--repeats`` repetitions after a warm-up; compare the ratios
-measured side by side in one process, not absolute times across machines.
+sensors), windowed and captioned by ``sensorclip.data.dataset.windowed_data``. Figures are medians
+over ``--repeats`` repetitions after a warm-up; compare the ratios measured side by side in one
+process, not absolute times across machines.
 
 Training throughput is measured for the fast path (what ``sensorclip.train trainer=cpu`` runs:
 batches built by tensor gathers from index arrays, the frozen projection folded into one table,
 sensorclip's cheap CPU dropout, fused AdamW, and bf16 autocast where the CPU has AMX-BF16) and
-for a **naive reference path** kept here: the same model and weights run the way the prior
-research code ran it (per-window Python event objects with timestamps re-parsed per item, a
-per-sample Python collate, per-token dictionary lookups of the image embedding with the frozen
-input projection applied to every token, hand-written attention, torch's dropout, plain AdamW,
-fp32). Both run at the same d_model and layer count, for the default encoder and the small preset;
-the fast path is also measured in fp32, so the gain without bf16 is on record. Peak RSS of
-Milan-scale training comes from a separate process that runs a short Lightning ``fit``.
+for the **naive reference path** of ``scripts/naive_reference.py``: the same model, loaded with the
+same weights, run the way the prior research code ran it (per-window Python event objects with
+timestamps re-parsed per item, a per-sample Python collate, per-token dictionary lookups of the
+image embedding with the frozen input projection applied to every token, hand-written attention,
+torch's dropout, plain AdamW, fp32). Both run the encoder presets of ``conf/encoder/``
+(``default`` and ``small``) at the same d_model and layer count; the fast path is also measured
+in fp32, so the gain without bf16 is on record. Peak RSS of Milan-scale training comes from a
+separate process that runs a short Lightning ``fit``.
+
+Run it as a script (its directory, with ``bench_prep`` and ``naive_reference``, is then on
+``sys.path``).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-import math
 import platform
-import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import torch
+from bench_prep import milan_scale_log, run_once
+from hydra import compose, initialize_config_dir
+from naive_reference import NaiveEncoder, NaiveWindows, naive_collate, naive_records
 from torch import nn
 from torch.nn import functional as F
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_prep import milan_scale_log, run_once  # noqa: E402
+from sensorclip.config import EncoderConfig, FeatureConfig, WindowConfig, as_dict, typed
+from sensorclip.data.casas import attach_layout, read_casas
+from sensorclip.data.dataset import windowed_data
+from sensorclip.data.homes import load_home
+from sensorclip.embed.render import pair_table, sensor_state_pairs
+from sensorclip.hardware import native_bf16_matmul
+from sensorclip.model.datamodule import EpochBatchSampler, LengthBucketSampler, WindowBatches
+from sensorclip.model.module import SensorClipModule
 
-from sensorclip.config import (  # noqa: E402
-    CaptionConfig,
-    EncoderConfig,
-    SplitConfig,  # noqa: E402
-    WindowConfig,
-)
-from sensorclip.data.captions import build_phrasebook, caption_windows, home_labels  # noqa: E402
-from sensorclip.data.casas import attach_layout, read_casas  # noqa: E402
-from sensorclip.data.homes import load_home  # noqa: E402
-from sensorclip.data.windows import coarse_vocabulary, make_windows  # noqa: E402
-from sensorclip.embed.render import pair_table, sensor_state_pairs  # noqa: E402
-from sensorclip.hardware import native_bf16_matmul  # noqa: E402
-from sensorclip.model.datamodule import EpochBatchSampler, LengthBucketSampler, WindowBatches  # noqa: E402
-from sensorclip.model.module import SensorClipModule  # noqa: E402
-
-PRESETS = {
-    "default": dict(d_model=768, n_layers=6, n_heads=8, d_ff=3072, head_hidden=1024),
-    "small": dict(d_model=128, n_layers=2, n_heads=4, d_ff=256, head_hidden=256),
-}
+CONF = Path(__file__).resolve().parents[1] / "conf"
+PRESETS = ("default", "small")           # option files of conf/encoder/
+FEATURES = FeatureConfig()               # no extra input features (conf/features/none.yaml)
 IMAGE_DIM = 768      # DINOv2/SigLIP-sized frozen embeddings
 TEXT_DIM = 384       # all-MiniLM-L6-v2
+
+
+@functools.cache
+def encoder_preset(name: str) -> EncoderConfig:
+    """``conf/encoder/<name>.yaml`` composed by Hydra over the ``EncoderConfig`` schema."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return typed(EncoderConfig, compose(overrides=[f"+encoder={name}"]).encoder)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -71,17 +74,12 @@ TEXT_DIM = 384       # all-MiniLM-L6-v2
 
 
 class MilanScale:
-    def __init__(self, log: Path, seed: int = 0, windows_config: WindowConfig = WindowConfig()):
+    def __init__(self, log: Path, seed: int = 0, windows_config: WindowConfig | None = None):
         home = load_home("milan")
         events = attach_layout(read_casas(log, home=home), home)
-        _, coarse = coarse_vocabulary(events.activity_names, home.coarse_label)
-        windows, _ = make_windows(events.time, events.activity, coarse, windows_config,
-                                  SplitConfig())
-        book = build_phrasebook(home, events.sensor_names,
-                                home_labels(home, events.activity_names))
-        self.captions = caption_windows(events.time.astype(np.int64), events.sensor, events.state,
-                                        events.state_names, windows.start, windows.length, book,
-                                        CaptionConfig())
+        data = windowed_data(events, home, windows_config)
+        windows = data.labelled.windows
+        self.captions = data.captions
         self.pairs = sensor_state_pairs(home)
         table = pair_table(events.sensor_names, events.state_names, self.pairs)
         self.event_pair = table[events.sensor, events.state]
@@ -106,103 +104,8 @@ class MilanScale:
                              w.fine[train], w.coarse[train])
 
     def naive_dataset(self) -> NaiveWindows:
-        stamps = np.datetime_as_string(self.events.time, unit="us").tolist()
-        sensors = [self.events.sensor_names[s] for s in self.events.sensor]
-        states = [self.events.state_names[s] for s in self.events.state]
-        return NaiveWindows(list(zip(sensors, states, stamps)), self.train_start,
-                            self.train_length, self.train_captions, self.text)
-
-
-# ---------------------------------------------------------------------------------------------
-# The naive reference path
-
-
-class NaiveWindows(Dataset):
-    """One Python dict per event, built on every access, as the prior research code did."""
-
-    def __init__(self, events, starts, lengths, captions, text):
-        self.events, self.starts, self.lengths = events, starts, lengths
-        self.captions, self.text = captions, text
-
-    def __len__(self):
-        return len(self.starts)
-
-    def __getitem__(self, i):
-        start, length = int(self.starts[i]), int(self.lengths[i])
-        sequence = [{"sensor_id": s, "event_type": st, "timestamp": ts}
-                    for s, st, ts in self.events[start:start + length]]
-        caption = int(random.choice(self.captions[i]))
-        return {"sensor_sequence": sequence, "caption": caption, "text": self.text[caption]}
-
-
-def naive_collate(items):
-    """Per-sample Python padding; timestamps parsed from strings for every event."""
-    longest = max(len(item["sensor_sequence"]) for item in items)
-    keys, valid, deltas = [], [], []
-    for item in items:
-        events = item["sensor_sequence"]
-        times = [datetime.fromisoformat(e["timestamp"]).timestamp() for e in events]
-        row_keys = [f"{e['sensor_id']}_{e['event_type']}" for e in events]
-        row_delta = [0.0] + [b - a for a, b in zip(times, times[1:])]
-        pad = longest - len(events)
-        keys.append(row_keys + ["PAD"] * pad)
-        valid.append([True] * len(events) + [False] * pad)
-        deltas.append(row_delta + [0.0] * pad)
-    return {"keys": keys, "valid": torch.tensor(valid), "delta_s": torch.tensor(deltas),
-            "caption": torch.tensor([item["caption"] for item in items]),
-            "text": torch.tensor(np.stack([item["text"] for item in items]))}
-
-
-class NaiveInput(nn.Module):
-    """Per-token lookup of the image embedding, then the frozen projection on every token."""
-
-    def __init__(self, fast_inputs, pairs):
-        super().__init__()
-        self.fast = fast_inputs
-        self.row = {f"{s}_{st}": i for i, (s, st) in enumerate(pairs)}
-
-    def forward(self, keys):
-        width = self.fast.linear.out_features
-        device = self.fast.pairs.device
-        tokens = []
-        for row in keys:
-            for key in row:
-                if key == "PAD":
-                    tokens.append(torch.zeros(width, device=device))
-                else:
-                    vector = self.fast.pairs[self.row[key]]
-                    tokens.append(self.fast.project(vector[None])[0])
-        return torch.stack(tokens).view(len(keys), len(keys[0]), width)
-
-
-def naive_attention(attention, x: torch.Tensor, bias: torch.Tensor, training: bool):
-    """Hand-written attention over the module's own weights (the prior code had no SDPA)."""
-    batch, length, width = x.shape
-    q, k, v = attention.qkv(x).view(batch, length, 3, attention.n_heads, -1).permute(2, 0, 3, 1, 4)
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]) + bias
-    weights = F.dropout(scores.softmax(-1), attention.dropout, training)
-    return attention.out((weights @ v).transpose(1, 2).reshape(batch, length, width))
-
-
-def naive_encode(encoder, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """The encoder's transformer, step by step with ``torch.nn.functional.dropout``: the same
-    function of the same weights as ``SensorEncoder.encode_features``."""
-    p, training = encoder.config.dropout, encoder.training
-    x = torch.cat([encoder.cls.expand(x.shape[0], -1, -1), x], dim=1)
-    x = F.dropout(x, p, training)
-    bias = encoder.attention_mask(valid)
-    for block in encoder.blocks:
-        x = x + F.dropout(naive_attention(block.attn, block.norm1(x), bias, training), p, training)
-        up, act, _, down = block.mlp
-        x = x + F.dropout(down(F.dropout(act(up(block.norm2(x))), p, training)), p, training)
-    return encoder.norm(x)
-
-
-def naive_forward(module: SensorClipModule, naive_input: NaiveInput, batch):
-    x = naive_input(batch["keys"])
-    hidden = naive_encode(module.encoder, x, batch["valid"])
-    sensor = F.normalize(module.encoder.head(module.encoder.pool(hidden, batch["valid"])), dim=-1)
-    return sensor, module.embed_text(batch["text"])
+        return NaiveWindows(naive_records(self.events), self.train_start, self.train_length,
+                            self.train_captions, self.text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,20 +113,36 @@ def naive_forward(module: SensorClipModule, naive_input: NaiveInput, batch):
 
 
 def make_module(data: MilanScale, preset: str) -> SensorClipModule:
-    encoder = EncoderConfig(**PRESETS[preset], dropout=0.1).__dict__
     return SensorClipModule(
-        encoder=encoder, features=dict(coords=False, time_delta=False, time_of_day=False),
+        encoder=as_dict(encoder_preset(preset)), features=as_dict(FEATURES),
         loss=dict(kind="clip"), optim=dict(lr=3e-4), text_projection="none", text_dim=TEXT_DIM,
         n_pairs=len(data.pairs), image_dim=IMAGE_DIM,
-        pair_embeddings=torch.as_tensor(data.pair_embeddings), pair_xy=torch.as_tensor(data.pair_xy))
+        pair_embeddings=torch.as_tensor(data.pair_embeddings),
+        pair_xy=torch.as_tensor(data.pair_xy))
 
 
-def time_steps(module, loader, forward, steps: int, warmup: int, device: str,
-               autocast_dtype=None, fused: bool = False) -> float:
-    """Windows per second over ``steps`` optimizer steps (data loading included)."""
-    optimizer = torch.optim.AdamW([p for p in module.parameters() if p.requires_grad], lr=1e-4,
+def make_naive(data: MilanScale, module: SensorClipModule) -> NaiveEncoder:
+    """The naive encoder of ``module``'s configuration, loaded with its encoder's weights."""
+    config = module.encoder_config
+    naive = NaiveEncoder(data.pair_embeddings, data.pairs, config,
+                         config.projection_dim or TEXT_DIM, FEATURES)
+    naive.load_state_dict(module.encoder.state_dict(), strict=True)
+    return naive
+
+
+def naive_forward(module: SensorClipModule, naive: NaiveEncoder, batch):
+    """(sensor, text) embeddings of a naive batch: the naive encoder beside the module's own
+    text head (the identity plus L2-normalisation with ``text_projection=none``)."""
+    return naive(batch["keys"], batch["valid"]), module.embed_text(batch["text"])
+
+
+def time_steps(trained: nn.Module, module: SensorClipModule, loader, forward, steps: int,
+               warmup: int, device: str, autocast_dtype=None, fused: bool = False) -> float:
+    """Windows per second over ``steps`` AdamW steps on the trainable parameters of ``trained``
+    (data loading included); ``forward(batch)`` gives (sensor, text) and ``module`` the loss."""
+    optimizer = torch.optim.AdamW([p for p in trained.parameters() if p.requires_grad], lr=1e-4,
                                   fused=fused)
-    module.train().to(device)
+    trained.train().to(device)
     iterator = iter(loader)
     count, started = 0, None
     for step in range(warmup + steps):
@@ -265,7 +184,8 @@ def fast_loader(data: MilanScale, batch_size: int, pin: bool) -> DataLoader:
 def measure_training(data, preset, args, device="cpu", fast_dtype=None, naive_dtype=None,
                      naive=True, compile_model=False) -> dict:
     """Windows/s of the fast path (fused AdamW, autocast to ``fast_dtype`` if given) and of the
-    naive path (plain AdamW, ``naive_dtype``), alternating on one module."""
+    naive path (plain AdamW, ``naive_dtype``); the naive encoder starts from the weights the fast
+    one has reached and trains with the module's text head and loss."""
     results = {}
     torch.manual_seed(0)
     module = make_module(data, preset)
@@ -276,17 +196,19 @@ def measure_training(data, preset, args, device="cpu", fast_dtype=None, naive_dt
     for _ in range(args.repeats):
         loader = fast_loader(data, args.batch_size, pin=device == "cuda")
         batches = (to_device(b, device) for b in loader)
-        fast.append(time_steps(module, batches, module, args.steps, warmup, device,
+        fast.append(time_steps(module, module, batches, module, args.steps, warmup, device,
                                fast_dtype, fused=True))
     results["fast"] = statistics.median(fast)
     if naive:
-        naive_input = NaiveInput(module.encoder.features.inputs, data.pairs)
+        encoder = make_naive(data, module)
+        trained = nn.ModuleList([encoder, module.text_head, module.loss_fn])
         slow = []
         for _ in range(args.repeats):
             loader = DataLoader(data.naive_dataset(), batch_size=args.batch_size, shuffle=True,
                                 collate_fn=naive_collate, drop_last=True)
             batches = (to_device(b, device) for b in loader)
-            slow.append(time_steps(module, batches, lambda b: naive_forward(module, naive_input, b),
+            slow.append(time_steps(trained, module, batches,
+                                   functools.partial(naive_forward, module, encoder),
                                    args.steps, args.warmup, device, naive_dtype))
         results["naive"] = statistics.median(slow)
     return results
@@ -297,7 +219,8 @@ def measure_dropout(shape=(64, 21, 3072), p: float = 0.1, repeats: int = 30) -> 
     from sensorclip.model.dropout import dropout
     x = torch.randn(shape)
     out = {}
-    for name, fn in (("torch", lambda: F.dropout(x, p, True)), ("sensorclip", lambda: dropout(x, p, True))):
+    for name, fn in (("torch", lambda: F.dropout(x, p, True)),
+                     ("sensorclip", lambda: dropout(x, p, True))):
         fn()
         times = []
         for _ in range(repeats):
@@ -352,9 +275,10 @@ def rss_probe(arrays: Path, preset: str, steps: int, precision: str) -> float:
     import lightning as L
     data = CachedArrays(arrays)
     module = make_module(data, preset)
-    trainer = L.Trainer(accelerator="cpu", max_steps=steps, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False,
-                        limit_val_batches=0, num_sanity_val_steps=0, precision=precision,
+    trainer = L.Trainer(accelerator="cpu", max_steps=steps, logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0,
+                        precision=precision,
                         gradient_clip_val=1.0)
     trainer.fit(module, train_dataloaders=fast_loader(data, 64, pin=False))
     return peak_rss_gb()
@@ -416,7 +340,7 @@ def main() -> None:
         result["fast_precision"] = precision            # what trainer=cpu picks on this host
         result["naive_precision"] = "32-true"
         result.update({f"dropout_ms_{k}": v for k, v in measure_dropout().items()})
-        for preset in ("default", "small"):
+        for preset in PRESETS:
             measured = measure_training(data, preset, args, fast_dtype=fast_dtype)
             fp32 = (measure_training(data, preset, args, naive=False) if fast_dtype is not None
                     else measured)
@@ -430,7 +354,7 @@ def main() -> None:
         result["fd60_mean_events"] = float(duration.windows.length.mean())
         short = argparse.Namespace(**{**vars(args), "steps": max(2, args.steps // 2),
                                       "repeats": max(1, args.repeats - 1)})
-        for preset in ("default", "small"):
+        for preset in PRESETS:
             measured = measure_training(duration, preset, short, fast_dtype=fast_dtype)
             result[f"fd60_train_windows_per_s_fast_{preset}"] = measured["fast"]
             result[f"fd60_train_windows_per_s_naive_{preset}"] = measured["naive"]
@@ -443,7 +367,7 @@ def main() -> None:
         if torch.cuda.is_available():
             # the gpu preset's bf16-mixed on both paths: the ratio is the data path and kernels
             result["gpu"] = torch.cuda.get_device_name()
-            for preset in ("default", "small"):
+            for preset in PRESETS:
                 bf16 = measure_training(data, preset, args, device="cuda",
                                         fast_dtype=torch.bfloat16, naive_dtype=torch.bfloat16)
                 fp32 = measure_training(data, preset, args, device="cuda", naive=False)
@@ -453,7 +377,7 @@ def main() -> None:
                 result[f"gpu_train_windows_per_s_fp32_{preset}"] = fp32["fast"]
         arrays = Path(tmp) / "arrays.npz"
         save_arrays(data, arrays)
-        for preset in ("default", "small"):
+        for preset in PRESETS:
             probe = subprocess.run([sys.executable, __file__, "--rss-probe", str(arrays),
                                     "--rss-preset", preset, "--rss-precision", precision,
                                     "--steps", str(max(args.steps, 5))],
@@ -461,7 +385,8 @@ def main() -> None:
             result[f"peak_rss_gb_train_{preset}"] = json.loads(
                 probe.stdout.strip().splitlines()[-1])["peak_rss_gb"]
     # headline figures: the default encoder (the model the issue sizes) as trainer=cpu runs it
-    result.update(d_model=PRESETS["default"]["d_model"], n_layers=PRESETS["default"]["n_layers"],
+    headline = encoder_preset("default")
+    result.update(d_model=headline.d_model, n_layers=headline.n_layers,
                   train_windows_per_s_fast=result["train_windows_per_s_fast_default"],
                   train_windows_per_s_naive=result["train_windows_per_s_naive_default"],
                   train_speedup_vs_naive=result["train_speedup_vs_naive_default"],
@@ -479,9 +404,9 @@ def print_table(r: dict) -> None:
             ("dropout of one [64, 21, 3072] activation, torch / sensorclip (ms)",
              f"{r['dropout_ms_torch']:.1f} / {r['dropout_ms_sensorclip']:.1f}")]
     fast = f"fast ({r['fast_precision']})"
-    for preset in ("default", "small"):
-        d = PRESETS[preset]
-        tag = f"{preset} ({d['d_model']}-d, {d['n_layers']} layers)"
+    for preset in PRESETS:
+        d = encoder_preset(preset)
+        tag = f"{preset} ({d.d_model}-d, {d.n_layers} layers)"
         rows += [(f"train {tag}: {fast} (windows/s)", r[f"train_windows_per_s_fast_{preset}"]),
                  (f"train {tag}: fast (32-true) (windows/s)",
                   r[f"train_windows_per_s_fast_fp32_{preset}"]),
@@ -490,7 +415,7 @@ def print_table(r: dict) -> None:
                  (f"train {tag}: speed-up {fast} / naive", r[f"train_speedup_vs_naive_{preset}"]),
                  (f"train {tag}: speed-up fast (32-true) / naive",
                   r[f"train_speedup_vs_naive_fp32_{preset}"])]
-    for preset in ("default", "small"):
+    for preset in PRESETS:
         rows += [(f"fd60 windows, {preset}: {fast}, length-bucketed (windows/s)",
                   r[f"fd60_train_windows_per_s_fast_{preset}"]),
                  (f"fd60 windows, {preset}: naive, padded to batch max (windows/s)",
@@ -502,7 +427,7 @@ def print_table(r: dict) -> None:
                      r["train_windows_per_s_compiled_small"]))
     for key in sorted(k for k in r if k.startswith("gpu_")):
         rows.append((key, r[key]))
-    for preset in ("default", "small"):
+    for preset in PRESETS:
         rows.append((f"peak RSS, Milan-scale fit from cached arrays, {preset} (GB, 10^9 B)",
                      r[f"peak_rss_gb_train_{preset}"]))
     width = max(len(name) for name, _ in rows)

@@ -19,16 +19,16 @@ from pathlib import Path
 import numpy as np
 
 from sensorclip.config import CaptionConfig, SplitConfig, WindowConfig
-from sensorclip.data.captions import build_phrasebook, caption_windows, home_labels
 from sensorclip.data.casas import attach_layout, read_casas
+from sensorclip.data.dataset import caption, label_windows
 from sensorclip.data.homes import load_home
 from sensorclip.data.simulate import load_activity_model, simulate
-from sensorclip.data.windows import coarse_vocabulary, make_windows
 
 WINDOWS = {"fl20": WindowConfig(), "fd60": WindowConfig(kind="duration", size=60)}
 
 
 def milan_scale_log(path: Path, events: int, seed: int = 0) -> None:
+    """Write ``events`` lines of a simulated log (Milan layout and activity model) to ``path``."""
     home, model = load_home("milan"), load_activity_model("milan")
     days = max(1, int(np.ceil(events / 5000)) + 5)
     lines = simulate(home, model, days=days, seed=seed, start_date="2009-10-16").lines()
@@ -38,19 +38,22 @@ def milan_scale_log(path: Path, events: int, seed: int = 0) -> None:
 
 
 def run_once(path: Path, windows: WindowConfig) -> dict[str, float]:
+    """One timed pass of the data stages: the two halves of
+    ``sensorclip.data.dataset.windowed_data`` (``label_windows`` and ``caption``) after parsing."""
     home = load_home("milan")
     t0 = time.perf_counter()
     events = attach_layout(read_casas(path, home=home), home)
     t1 = time.perf_counter()
-    _, coarse = coarse_vocabulary(events.activity_names, home.coarse_label)
-    win, _ = make_windows(events.time, events.activity, coarse, windows, SplitConfig())
+    labelled = label_windows(events.time, events.activity, events.activity_names, home, windows,
+                             SplitConfig())
     t2 = time.perf_counter()
-    book = build_phrasebook(home, events.sensor_names, home_labels(home, events.activity_names))
-    caps = caption_windows(events.time.astype(np.int64), events.sensor, events.state,
-                           events.state_names, win.start, win.length, book, CaptionConfig())
+    caps = caption(events.time, events.sensor, events.state, events.sensor_names,
+                   events.state_names, events.activity_names, home, labelled.windows,
+                   CaptionConfig())
     t3 = time.perf_counter()
     return {"parse_s": t1 - t0, "windows_s": t2 - t1, "captions_s": t3 - t2,
-            "events": len(events), "windows": len(win), "unique_captions": len(caps.texts)}
+            "events": len(events), "windows": len(labelled.windows),
+            "unique_captions": len(caps.texts)}
 
 
 def main() -> None:

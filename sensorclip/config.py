@@ -18,6 +18,7 @@ and ``typed`` turns a composed (or saved) node into the dataclass, which checks 
     loss        LossConfig          contrastive loss
     optim       OptimConfig         AdamW + schedule
     loader      LoaderConfig        batching
+    eval        EvalConfig          references, bootstrap, few-shot in the test evaluation
 
 Trainer, logger and callbacks are Lightning classes built from ``_target_`` YAML; their presets
 inherit ``trainer/default.yaml``.
@@ -288,6 +289,25 @@ class LoaderConfig:
         _choice("loader.bucket_by_length", self.bucket_by_length, ("auto", "true", "false"))
 
 
+@dataclass
+class EvalConfig:
+    """What the test-split evaluation computes beside the model's own scores."""
+
+    zeroshot_background: bool = False   # score no-activity/other windows in zero-shot too
+    bootstrap_resamples: int = 1000     # paired bootstrap over test days, for the 95% intervals
+    fewshot_k: tuple[int, ...] = (1, 5, 10, 25)   # labelled training windows per class
+    fewshot_draws: int = 5              # seeded draws per k (mean and sd reported)
+    references: bool = True             # untrained encoder, bag of events, keyword zero-shot
+    seed: int = 0
+
+    def __post_init__(self):
+        self.fewshot_k = tuple(int(k) for k in self.fewshot_k)
+        if any(k < 1 for k in self.fewshot_k) or self.fewshot_draws < 1:
+            raise SensorClipError("eval.fewshot_k must be positive and eval.fewshot_draws >= 1")
+        if self.bootstrap_resamples < 100:
+            raise SensorClipError("eval.bootstrap_resamples must be at least 100")
+
+
 # ---------------------------------------------------------------------------------------------
 # Registration and conversion
 
@@ -296,7 +316,7 @@ GROUP_SCHEMAS: dict[str, type] = {
     "data": DataConfig, "windows": WindowConfig, "split": SplitConfig, "captions": CaptionConfig,
     "text": TextEncoderConfig, "render": RenderConfig, "model": VisionConfig,
     "encoder": EncoderConfig, "features": FeatureConfig, "loss": LossConfig,
-    "optim": OptimConfig, "loader": LoaderConfig,
+    "optim": OptimConfig, "loader": LoaderConfig, "eval": EvalConfig,
 }
 STAGE_GROUPS = {"data": "data", "windows": "windows", "split": "split", "captions": "captions",
                 "text": "text", "render": "render", "vision": "model"}

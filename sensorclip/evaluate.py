@@ -15,17 +15,19 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-from sensorclip.config import stage_configs
+from sensorclip.config import EvalConfig, stage_configs, typed
 from sensorclip.entrypoint import run_cleanly
 from sensorclip.eval.suite import evaluate_model
 from sensorclip.eval.tables import print_metrics
-from sensorclip.runs import describe_run, load_run, write_metrics
+from sensorclip.runs import build_model, describe_run, load_run, write_metrics
 
 
-def evaluate_checkpoint(ckpt_path: str | Path, cache_dir: str | None = None) -> dict[str, Any]:
+def evaluate_checkpoint(ckpt_path: str | Path, cache_dir: str | None = None,
+                        eval_config: EvalConfig | None = None) -> dict[str, Any]:
     run = load_run(Path(ckpt_path), cache_dir=cache_dir)
     metrics = evaluate_model(run.model, run.datamodule, stage_configs(run.config)["text"],
-                             run.directory)
+                             eval_config, run.directory,
+                             untrained=build_model(run.config, run.datamodule))
     metrics.update(describe_run(run.datamodule), checkpoint=str(run.checkpoint))
     write_metrics(run.directory, metrics)
     print_metrics(metrics, run.directory)
@@ -34,7 +36,8 @@ def evaluate_checkpoint(ckpt_path: str | Path, cache_dir: str | None = None) -> 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    run_cleanly(lambda: evaluate_checkpoint(cfg.ckpt_path, cfg.get("cache_dir")))
+    run_cleanly(lambda: evaluate_checkpoint(cfg.ckpt_path, cfg.get("cache_dir"),
+                                            typed(EvalConfig, cfg.eval)))
 
 
 if __name__ == "__main__":

@@ -21,13 +21,14 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
-from sensorclip.config import stage_configs
+from sensorclip.config import EvalConfig, stage_configs, typed
 from sensorclip.entrypoint import run_cleanly
 from sensorclip.errors import SensorClipError
 from sensorclip.eval.suite import evaluate_model
 from sensorclip.eval.tables import print_metrics
 from sensorclip.runs import (
     AtomicCheckpointIO,
+    build_model,
     build_run,
     describe_run,
     load_checkpoint,
@@ -70,7 +71,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         return {}
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     model = load_checkpoint(Path(best)) if best else run.model.cpu()   # chosen on validation
-    metrics = evaluate_model(model, run.datamodule, stage_configs(resolved)["text"], run_dir)
+    metrics = evaluate_model(model, run.datamodule, stage_configs(resolved)["text"],
+                             typed(EvalConfig, resolved["eval"]), run_dir,
+                             untrained=build_model(resolved, run.datamodule))
     metrics.update(describe_run(run.datamodule), checkpoint=best or "final weights",
                    seconds=round(time.perf_counter() - started, 1))
     write_metrics(run_dir, metrics)

@@ -1,48 +1,119 @@
 """The benchmark's fast and naive paths compute the same thing (timings are never asserted)."""
 
-import importlib.util
+import importlib
 import sys
+from dataclasses import replace
 
 import pytest
 import torch
 
 from helpers import REPO
+from sensorclip.config import EncoderConfig, FeatureConfig
+from sensorclip.model.encoder import SensorEncoder
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory):
-    sys.path.insert(0, str(REPO / "scripts"))
-    spec = importlib.util.spec_from_file_location("bench", REPO / "scripts" / "bench.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def scripts():
+    """The ``bench`` and ``naive_reference`` script modules (scripts/ as the scripts see it)."""
+    folder = str(REPO / "scripts")
+    sys.path.insert(0, folder)
+    try:
+        yield importlib.import_module("bench"), importlib.import_module("naive_reference")
+    finally:
+        sys.path.remove(folder)
+
+
+@pytest.fixture(scope="module")
+def milan(scripts, tmp_path_factory):
+    bench, _ = scripts
     log = tmp_path_factory.mktemp("bench") / "log.txt"
-    module.milan_scale_log(log, 20_000)
-    return module, module.MilanScale(log)
+    bench.milan_scale_log(log, 20_000)
+    return bench.MilanScale(log)
+
+
+def test_presets_come_from_the_encoder_option_files(scripts):
+    bench, _ = scripts
+    assert bench.encoder_preset("default") == EncoderConfig()      # default.yaml changes nothing
+    small = bench.encoder_preset("small")
+    assert (small.d_model, small.n_layers, small.n_heads) == (128, 2, 4)
 
 
 @pytest.mark.parametrize("preset", ["small", "default"])
-def test_fast_and_naive_paths_give_the_same_embeddings(bench, preset):
-    bench_module, data = bench
+def test_naive_encoder_loads_the_fast_state_dict(scripts, milan, preset):
+    bench, naive_reference = scripts
     torch.manual_seed(0)
-    model = bench_module.make_module(data, preset).eval()
+    fast = bench.make_module(milan, preset).encoder.state_dict()
+    torch.manual_seed(1)                                  # different initial weights
+    naive = naive_reference.NaiveEncoder(milan.pair_embeddings, milan.pairs,
+                                         bench.encoder_preset(preset), bench.TEXT_DIM)
+    own = naive.state_dict()
+    assert set(fast) - set(own) == set(naive_reference.IGNORED_FAST_KEYS)
+    assert set(own) <= set(fast)
+    result = naive.load_state_dict(fast, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    for name, tensor in naive.state_dict().items():
+        assert torch.equal(tensor, fast[name]), name
+
+
+@pytest.mark.parametrize("preset", ["small", "default"])
+def test_fast_and_naive_paths_give_the_same_embeddings(scripts, milan, preset):
+    bench, naive_reference = scripts
+    torch.manual_seed(0)
+    model = bench.make_module(milan, preset).eval()
+    naive = bench.make_naive(milan, model).eval()
     indices = list(range(0, 40, 3))
-    fast_batch = data.fast_dataset()[indices]
-    naive_batch = bench_module.naive_collate([data.naive_dataset()[i] for i in indices])
+    fast_batch = milan.fast_dataset()[indices]
+    naive_batch = naive_reference.naive_collate([milan.naive_dataset()[i] for i in indices])
     assert torch.equal(fast_batch["valid"], naive_batch["valid"])
     assert torch.allclose(fast_batch["delta_s"], naive_batch["delta_s"], atol=1e-3)
-    naive_input = bench_module.NaiveInput(model.encoder.features.inputs, data.pairs)
     with torch.no_grad():
         fast_sensor, _ = model(fast_batch)
-        naive_sensor, _ = bench_module.naive_forward(model, naive_input, naive_batch)
+        naive_sensor, _ = bench.naive_forward(model, naive, naive_batch)
     assert torch.allclose(fast_sensor, naive_sensor, atol=1e-4)
 
 
-def test_cached_arrays_rebuild_the_same_batches(bench, tmp_path):
-    bench_module, data = bench
+SMALL = EncoderConfig(d_model=48, n_layers=2, n_heads=4, d_ff=96, head_hidden=64)
+
+
+@pytest.mark.parametrize("change", [
+    dict(positions="learned", max_len=16),
+    dict(n_heads=6, pooling="mean"),                  # ALiBi slopes for a non-power of two
+    dict(pooling="cls", head="linear"),
+    dict(trainable_input_projection=True, pooling_cls_weight=0.8),
+])
+def test_naive_encoder_matches_the_fast_encoder_across_configs(scripts, change):
+    _, naive_reference = scripts
+    config = replace(SMALL, **change)
+    pairs = [(f"M{i:03d}", state) for i in range(7) for state in ("ON", "OFF")]
+    torch.manual_seed(0)
+    embeddings = torch.randn(len(pairs), 32)
+    fast = SensorEncoder(embeddings, torch.rand(len(pairs), 2), config, FeatureConfig(), 24).eval()
+    naive = naive_reference.NaiveEncoder(embeddings, pairs, config, 24).eval()
+    naive.load_state_dict(fast.state_dict(), strict=True)
+    trainable = [{n for n, p in m.named_parameters() if p.requires_grad} for m in (fast, naive)]
+    assert trainable[0] == trainable[1]                  # the frozen projection stays frozen
+    lengths = torch.tensor([9, 1, 5, 9, 3])
+    valid = torch.arange(9)[None, :] < lengths[:, None]
+    index = torch.randint(len(pairs), valid.shape).masked_fill(~valid, len(pairs))
+    keys = [["_".join(pairs[i]) if i < len(pairs) else naive_reference.PAD for i in row]
+            for row in index.tolist()]
+    with torch.no_grad():
+        assert torch.allclose(fast(index, valid), naive(keys, valid), atol=1e-5)
+
+
+def test_naive_encoder_refuses_the_features_it_does_not_implement(scripts):
+    _, naive_reference = scripts
+    with pytest.raises(ValueError, match="image-embedding input only"):
+        naive_reference.NaiveEncoder(torch.randn(4, 8), [("M1", "ON")] * 4, SMALL, 24,
+                                     FeatureConfig(time_delta=True))
+
+
+def test_cached_arrays_rebuild_the_same_batches(scripts, milan, tmp_path):
+    bench, _ = scripts
     path = tmp_path / "arrays.npz"
-    bench_module.save_arrays(data, path)
-    cached = bench_module.CachedArrays(path).fast_dataset()
-    original = data.fast_dataset()
+    bench.save_arrays(milan, path)
+    cached = bench.CachedArrays(path).fast_dataset()
+    original = milan.fast_dataset()
     torch.manual_seed(1)
     a = cached[[0, 5, 9]]
     torch.manual_seed(1)

@@ -116,6 +116,18 @@ class PhraseBook:
     sensor_room: np.ndarray         # int32 room code per sensor code
     forbidden: list[str]
 
+    def rename(self, text: str) -> str:
+        """Text in the captions' vocabulary: a room the captions call by another name (Milan's
+        guest bathroom is "the south bathroom") is called that here too."""
+        for name, phrase in zip(self.room_names, self.room):
+            plain = room_plain_name(name)
+            if phrase != f"the {plain}" and plain not in GENERIC_ROOMS:
+                bare = phrase.removeprefix("the ")
+                text = re.sub(rf"\b(?:the )?{re.escape(plain)}\b",
+                              lambda m, p=phrase, b=bare: p if m.group(0).lower().startswith("the ")
+                              else b, text, flags=re.IGNORECASE)
+        return text
+
 
 def build_phrasebook(home: Home, sensor_names: Sequence[str], labels: Iterable[str]) -> PhraseBook:
     forbidden = forbidden_phrases(labels)
@@ -166,8 +178,7 @@ def _room_phrases(home: Home, room_names: Sequence[str], pattern: re.Pattern) ->
     """'the kitchen'; a room named like an activity gets a positional name instead."""
     phrases = []
     for name in room_names:
-        plain = name.lower().replace("_", " ").strip()
-        plain = ROOM_NOUNS.get(plain, plain)
+        plain = room_plain_name(name)
         if plain in GENERIC_ROOMS:
             phrases.append("an unmapped area")
         elif pattern.search(plain):
@@ -175,6 +186,12 @@ def _room_phrases(home: Home, room_names: Sequence[str], pattern: re.Pattern) ->
         else:
             phrases.append(f"the {plain}")
     return phrases
+
+
+def room_plain_name(name: str) -> str:
+    """'guest_bathroom' -> 'guest bathroom'; 'living' -> 'living room'."""
+    plain = name.lower().replace("_", " ").strip()
+    return ROOM_NOUNS.get(plain, plain)
 
 
 def _positional_name(home: Home, name: str, plain: str, pattern: re.Pattern) -> str:

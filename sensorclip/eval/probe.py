@@ -18,6 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from sensorclip.eval.classification import classification_metrics
 
 PROBE_C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)
+FEW_SHOT_C = 1.0
 
 
 @dataclass
@@ -56,3 +57,25 @@ def fit_probe(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y
 
 def majority_label(train_y: np.ndarray) -> int:
     return int(np.bincount(train_y).argmax())
+
+
+def few_shot_macro_f1(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray,
+                      val_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
+                      n_classes: int, k: int, draws: int, seed: int = 0) -> list[float]:
+    """Test macro-F1 of probes fit on ``k`` training windows per class (all of a class's windows
+    when it has fewer), one per seeded draw. The regularisation is fixed (``FEW_SHOT_C``) rather
+    than chosen on the full validation split, whose labels a few-shot user would not have; every
+    representation gets the same treatment."""
+    scores = []
+    for draw in range(draws):
+        rng = np.random.default_rng([seed, k, draw])
+        picked = np.concatenate([
+            rng.choice(members, size=min(k, len(members)), replace=False)
+            for members in (np.flatnonzero(train_y == c) for c in np.unique(train_y))])
+        if len(np.unique(train_y[picked])) < 2:
+            continue                                  # one class: nothing to fit
+        probe = fit_probe(train_x[picked], train_y[picked], val_x, val_y, n_classes,
+                          grid=(FEW_SHOT_C,), seed=seed)
+        scores.append(classification_metrics(test_y, probe.predict(test_x), n_classes,
+                                             "")["macro_f1"])
+    return scores

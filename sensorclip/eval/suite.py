@@ -1,12 +1,21 @@
-"""Everything ``metrics.json`` holds for a trained model, and the figures beside it.
+"""Everything ``metrics.json`` holds for a trained model, each figure beside its references.
 
 ``python -m sensorclip.train`` runs it on its best checkpoint, ``python -m sensorclip.evaluate``
-on any checkpoint of a run. Metrics: retrieval over the whole test
-split (windows sharing a caption count as matches), zero-shot activity recognition from label
-descriptions (fine labels, and coarse ones under a ``coarse_`` prefix), a linear probe fit on
-train with its regularisation chosen on validation, and the majority-class reference.
-Figures (``plots/``): zero-shot and probe confusion matrices, a PCA map of the test sensor
-embeddings by activity, and ``retrieval_examples.md`` (text queries and their top-3 windows).
+on any checkpoint of a run. All on the test split, nothing selected on it:
+
+- retrieval over the whole split, both directions (windows sharing a caption count as matches),
+  beside ``chance_*`` (a random ranking with the split's match structure) and ``untrained_*``
+  (the same architecture, config and seed before any training step);
+- zero-shot recognition from label descriptions (``sensorclip.eval.zeroshot``), beside
+  ``keyword_zeroshot_*`` (word overlap of the captions with the descriptions, no model);
+- a linear probe on the frozen embeddings, beside ``untrained_linear_probe_*``, ``bag_*`` (the
+  same probe on a bag-of-events vector) and ``majority_*``;
+- ``delta_*`` paired differences of macro-F1 with 95% intervals from resampling test days;
+- ``fewshot_{k}_macro_f1``: the probe fit on k labelled windows per class (mean and sd over
+  seeded draws), for the encoder and for the bag of events.
+
+Fine labels unprefixed, coarse ones under ``coarse_``. Figures (``plots/``): confusion matrices,
+per-class recall of every method, a PCA map of the test embeddings and retrieval examples.
 """
 
 from __future__ import annotations
@@ -17,21 +26,32 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from sensorclip.config import TextEncoderConfig
+from sensorclip.config import EvalConfig, TextEncoderConfig
+from sensorclip.data.captions import build_phrasebook, home_labels
 from sensorclip.data.windows import SPLITS
 from sensorclip.embed.text import TextEncoder
 from sensorclip.eval.classification import classification_metrics, confusion
-from sensorclip.eval.probe import fit_probe, majority_label
+from sensorclip.eval.probe import few_shot_macro_f1, fit_probe, majority_label
+from sensorclip.eval.references import (
+    bag_of_events,
+    chance_retrieval,
+    keyword_scores,
+    paired_bootstrap,
+)
 from sensorclip.eval.retrieval import retrieval_metrics
-from sensorclip.eval.zeroshot import label_prototypes, zero_shot_predict
+from sensorclip.eval.zeroshot import is_background, label_descriptions, label_prototypes, nearest
 from sensorclip.files import atomic_write_text
-from sensorclip.plots import confusion_figure, pca_2d, scatter_by_group
+from sensorclip.plots import confusion_figure, pca_2d, recall_bars, scatter_by_group
 
 if TYPE_CHECKING:       # eval takes a trained model; it does not depend on how one is built
     from sensorclip.model.datamodule import SensorClipDataModule
     from sensorclip.model.module import SensorClipModule
+    from sensorclip.pipeline import Prepared
 
 LEVELS = (("", "fine"), ("coarse_", "coarse"))
+RETRIEVAL_KEYS = tuple(f"{name}_{direction}" for name in ("recall@1", "recall@5", "recall@10",
+                                                          "median_rank")
+                       for direction in ("sensor_to_text", "text_to_sensor"))
 
 
 @torch.inference_mode()
@@ -51,61 +71,169 @@ def embed_split(model: SensorClipModule, datamodule: SensorClipDataModule, split
     return {k: torch.cat(v).numpy() for k, v in parts.items()}
 
 
+def embed_splits(model: SensorClipModule, datamodule: SensorClipDataModule) -> dict[str, dict]:
+    return {split: embed_split(model, datamodule, split) for split in SPLITS}
+
+
 @torch.inference_mode()
-def prototypes_for(model: SensorClipModule, encoder, home, names: list[str]) -> np.ndarray:
-    """Label prototypes: the layout's (or generated) descriptions, encoded, projected, averaged."""
+def project_descriptions(model: SensorClipModule, encoder: TextEncoder,
+                         descriptions: list[tuple[str, ...]]) -> np.ndarray:
+    """Label prototypes: each label's descriptions encoded, projected and averaged."""
     vectors = []
-    for name in names:
-        raw = torch.as_tensor(encoder.encode(list(home.descriptions_for(name)), progress=False))
+    for texts in descriptions:
+        raw = torch.as_tensor(encoder.encode(list(texts), progress=False))
         vectors.append(model.embed_text(raw.to(model.device)).float().cpu().numpy())
     return label_prototypes(vectors)
 
 
+def bag_features(prep: Prepared) -> dict[str, np.ndarray]:
+    """The bag-of-events vector of every window, per split."""
+    out = {}
+    for split in SPLITS:
+        w = prep.windows.of_split(split)
+        out[split] = bag_of_events(prep.time_us, prep.sensor, prep.state, len(prep.sensor_names),
+                                   len(prep.state_names), w.start, w.length)
+    return out
+
+
 def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
-                   text_config: TextEncoderConfig, run_dir: Path | None = None) -> dict[str, Any]:
+                   text_config: TextEncoderConfig, eval_config: EvalConfig | None = None,
+                   run_dir: Path | None = None,
+                   untrained: SensorClipModule | None = None) -> dict[str, Any]:
+    """Every test metric of ``model`` beside its references (``untrained``: the same model
+    before training; without it, or with ``eval.references=false``, those keys are absent)."""
+    config = eval_config or EvalConfig()
     prep = datamodule.prepared
-    emb = {split: embed_split(model, datamodule, split) for split in SPLITS}
+    emb = embed_splits(model, datamodule)
     test = emb["test"]
-    metrics: dict[str, Any] = retrieval_metrics(torch.as_tensor(test["sensor"]),
-                                                torch.as_tensor(test["text"]),
-                                                torch.as_tensor(test["caption"]))
+    metrics: dict[str, Any] = retrieval_metrics(*(torch.as_tensor(test[k])
+                                                  for k in ("sensor", "text", "caption")))
+    metrics.update(chance_retrieval(test["caption"]))
+    references = config.references
+    untrained_emb = embed_splits(untrained, datamodule) if references and untrained else None
+    if untrained_emb is not None:
+        plain = retrieval_metrics(*(torch.as_tensor(untrained_emb["test"][k])
+                                    for k in ("sensor", "text", "caption")))
+        metrics.update({f"untrained_{k}": plain[k] for k in RETRIEVAL_KEYS})
+    bags = bag_features(prep) if references else None
+    days = prep.windows.of_split("test").day
     encoder = TextEncoder(text_config)
+    book = build_phrasebook(prep.home, prep.sensor_names, home_labels(prep.home, prep.fine_names))
     predictions = {}
     for prefix, level in LEVELS:
         names = prep.fine_names if level == "fine" else prep.coarse_names
-        n = len(names)
-        prototypes = prototypes_for(model, encoder, prep.home, names)
-        zero = zero_shot_predict(test["sensor"], prototypes)
-        metrics.update(classification_metrics(test[level], zero, n, f"{prefix}zeroshot_"))
-        probe = fit_probe(emb["train"]["sensor"], emb["train"][level], emb["val"]["sensor"],
-                          emb["val"][level], n)
-        probe_pred = probe.predict(test["sensor"])
-        probe_metrics = classification_metrics(test[level], probe_pred, n,
-                                               f"{prefix}linear_probe_")
-        metrics.update(probe_metrics)
-        metrics[f"{prefix}linear_probe_C"] = probe.c
-        majority = np.full(len(test[level]), majority_label(emb["train"][level]))
-        metrics.update(classification_metrics(test[level], majority, n, f"{prefix}majority_"))
-        predictions[level] = (names, zero, probe_pred)
+        truth = {split: emb[split][level] for split in SPLITS}
+        descriptions = label_descriptions(prep.home, level, prep.fine_names, prep.coarse_names,
+                                          prep.coarse_of_fine, book)
+        predictions[level] = {"names": names}
+        zero = _zero_shot(model, encoder, descriptions, names, test, level, prep, days, config,
+                          prefix, metrics)
+        predictions[level].update(zero)
+        probes = _probes(emb, untrained_emb, bags, truth, len(names), days, config, prefix,
+                         metrics)
+        predictions[level].update(probes)
+        if level == "fine" and references:
+            _few_shot(emb, bags, truth, len(names), config, metrics)
     metrics["n_test_windows"] = int(len(test["sensor"]))
     if run_dir is not None:
-        write_figures(Path(run_dir) / "plots", prep, emb, predictions, model)
+        write_figures(Path(run_dir) / "plots", prep, emb, predictions)
     return metrics
+
+
+def _zero_shot(model, encoder, descriptions, names, test, level, prep, days, config, prefix,
+               metrics) -> dict[str, np.ndarray]:
+    """Zero-shot (and its keyword reference) on the scored windows: those whose label is not
+    background, among the non-background labels (all of them with eval.zeroshot_background)."""
+    n = len(names)
+    background = np.array([is_background(name) and not config.zeroshot_background
+                           for name in names])
+    candidates = np.flatnonzero(~background)
+    scored = ~background[test[level]]
+    truth = test[level][scored]
+    prototypes = project_descriptions(model, encoder, descriptions)
+    zero = nearest(test["sensor"][scored] @ prototypes.T, candidates)
+    metrics.update(classification_metrics(truth, zero, n, f"{prefix}zeroshot_"))
+    metrics[f"{prefix}zeroshot_excluded_windows"] = int((~scored).sum())
+    out = {"zeroshot": zero, "zeroshot_scored": scored}
+    if config.references:
+        test_windows = np.flatnonzero(prep.windows.split == SPLITS.index("test"))[scored]
+        captions = [[prep.captions.texts[k] for k in prep.captions.index[w]]
+                    for w in test_windows]
+        keyword = nearest(keyword_scores(captions, descriptions), candidates)
+        metrics.update(classification_metrics(truth, keyword, n, f"{prefix}keyword_zeroshot_"))
+        _delta(metrics, f"{prefix}delta_zeroshot_macro_f1_vs_keyword", truth, zero, keyword,
+               days[scored], n, config)
+        out["keyword_zeroshot"] = keyword
+    return out
+
+
+def _probes(emb, untrained_emb, bags, truth, n, days, config, prefix,
+            metrics) -> dict[str, np.ndarray]:
+    """The linear probe on the trained embeddings and on each reference representation."""
+    sources = {"linear_probe": emb}
+    if untrained_emb is not None:
+        sources["untrained_linear_probe"] = untrained_emb
+    if bags is not None:
+        sources["bag"] = {split: {"sensor": bags[split]} for split in SPLITS}
+    out = {}
+    for name, features in sources.items():
+        probe = fit_probe(features["train"]["sensor"], truth["train"], features["val"]["sensor"],
+                          truth["val"], n, seed=config.seed)
+        out[name] = probe.predict(features["test"]["sensor"])
+        metrics.update(classification_metrics(truth["test"], out[name], n, f"{prefix}{name}_"))
+        metrics[f"{prefix}{name}_C"] = probe.c
+    majority = np.full(len(truth["test"]), majority_label(truth["train"]))
+    metrics.update(classification_metrics(truth["test"], majority, n, f"{prefix}majority_"))
+    for reference, tag in (("bag", "bag"), ("untrained_linear_probe", "untrained")):
+        if reference in out:
+            _delta(metrics, f"{prefix}delta_probe_macro_f1_vs_{tag}", truth["test"],
+                   out["linear_probe"], out[reference], days, n, config)
+    return out
+
+
+def _few_shot(emb, bags, truth, n, config, metrics) -> None:
+    sources = {"": {split: emb[split]["sensor"] for split in SPLITS}}
+    if bags is not None:
+        sources["bag_"] = bags
+    for tag, x in sources.items():
+        for k in config.fewshot_k:
+            scores = few_shot_macro_f1(x["train"], truth["train"], x["val"], truth["val"],
+                                       x["test"], truth["test"], n, k, config.fewshot_draws,
+                                       config.seed)
+            metrics[f"{tag}fewshot_{k}_macro_f1"] = float(np.mean(scores)) if scores else None
+            metrics[f"{tag}fewshot_{k}_macro_f1_sd"] = float(np.std(scores)) if scores else None
+
+
+def _delta(metrics, key, truth, a, b, days, n, config) -> None:
+    delta, interval = paired_bootstrap(truth, a, b, days, n, resamples=config.bootstrap_resamples,
+                                       seed=config.seed)
+    metrics[key], metrics[f"{key}_ci95"] = delta, interval
 
 
 # ---------------------------------------------------------------------------------------------
 # Figures
 
 
-def write_figures(out: Path, prep, emb, predictions, model) -> None:
+def write_figures(out: Path, prep, emb, predictions) -> None:
     out.mkdir(parents=True, exist_ok=True)
     test = emb["test"]
-    names, zero, probe = predictions["fine"]
-    present = sorted(set(test["fine"].tolist()) | set(zero.tolist()) | set(probe.tolist()))
-    for tag, predicted in (("zeroshot", zero), ("probe", probe)):
-        matrix = confusion(test["fine"], predicted, len(names))[np.ix_(present, present)]
+    fine = predictions["fine"]
+    names = fine["names"]
+    scored = fine["zeroshot_scored"]
+    methods = {"zero-shot": (test["fine"][scored], fine["zeroshot"]),
+               "linear probe": (test["fine"], fine["linear_probe"])}
+    if "keyword_zeroshot" in fine:
+        methods["keyword zero-shot"] = (test["fine"][scored], fine["keyword_zeroshot"])
+    if "bag" in fine:
+        methods["bag of events"] = (test["fine"], fine["bag"])
+    for tag, key in (("zeroshot", "zero-shot"), ("probe", "linear probe")):
+        truth, predicted = methods[key]
+        present = sorted(set(truth.tolist()) | set(predicted.tolist()))
+        matrix = confusion(truth, predicted, len(names))[np.ix_(present, present)]
         confusion_figure(matrix, [names[i] for i in present], out / f"confusion_{tag}.png",
                          f"{tag} (fine labels, test)")
+    recall_bars(methods, names, out / "recall_per_class.png",
+                "recall per activity (test; zero-shot without background windows)")
     scatter_by_group(pca_2d(test["sensor"]), [names[i] for i in test["fine"]],
                      out / "embedding_map.png", "test sensor embeddings (PCA) by activity")
     atomic_write_text(out / "retrieval_examples.md", retrieval_examples(prep, test))

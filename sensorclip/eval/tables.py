@@ -17,30 +17,70 @@ def describe_backbone(identity: Mapping[str, Any]) -> str:
     return f"{identity.get('family')} {identity.get('model_id')} ({status})"
 
 
+def _number(value, fmt: str = "{:.3f}") -> str:
+    return "–" if value is None else fmt.format(value)
+
+
 def retrieval_table(metrics: Mapping[str, Any]) -> Table:
-    table = Table(title=f"test split: {metrics['n_test_windows']} windows")
-    table.add_column("metric")
-    table.add_column("sensor -> text", justify="right")
-    table.add_column("text -> sensor", justify="right")
+    """Both directions, beside the untrained encoder and a random ranking."""
+    table = Table(title=f"retrieval, test split: {metrics['n_test_windows']} windows")
+    for column in ("metric", "sensor -> text", "text -> sensor", "untrained s->t", "chance"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
     for name in ("recall@1", "recall@5", "recall@10", "median_rank"):
-        s2t, t2s = metrics.get(f"{name}_sensor_to_text"), metrics.get(f"{name}_text_to_sensor")
-        if s2t is not None:
-            fmt = "{:.0f}" if name == "median_rank" else "{:.3f}"
-            table.add_row(name, fmt.format(s2t), fmt.format(t2s))
+        if f"{name}_sensor_to_text" not in metrics:
+            continue
+        fmt = "{:.0f}" if name == "median_rank" else "{:.3f}"
+        table.add_row(name, *(_number(metrics.get(key), fmt) for key in (
+            f"{name}_sensor_to_text", f"{name}_text_to_sensor",
+            f"untrained_{name}_sensor_to_text", f"chance_{name}")))
     return table
 
 
+METHODS = (("zeroshot", "zero-shot"), ("keyword_zeroshot", "  keyword overlap (reference)"),
+           ("linear_probe", "linear probe"),
+           ("untrained_linear_probe", "  untrained encoder (reference)"),
+           ("bag", "  bag of events (reference)"), ("majority", "  majority (reference)"))
+DELTAS = (("delta_zeroshot_macro_f1_vs_keyword", "zero-shot - keyword"),
+          ("delta_probe_macro_f1_vs_untrained", "probe - untrained"),
+          ("delta_probe_macro_f1_vs_bag", "probe - bag of events"))
+
+
 def recognition_table(metrics: Mapping[str, Any]) -> Table:
+    """Each method above its references, for fine and coarse labels."""
     table = Table(title="activity recognition (test)")
     for column in ("labels", "method", "accuracy", "macro F1", "balanced acc."):
         table.add_column(column, justify="left" if column in ("labels", "method") else "right")
     for prefix, level in (("", "fine"), ("coarse_", "coarse")):
-        for method in ("zeroshot", "linear_probe", "majority"):
+        for method, label in METHODS:
             key = f"{prefix}{method}_"
             if f"{key}accuracy" in metrics:
-                table.add_row(level, method.replace("_", " "), f"{metrics[key + 'accuracy']:.3f}",
-                              f"{metrics[key + 'macro_f1']:.3f}",
-                              f"{metrics[key + 'balanced_accuracy']:.3f}")
+                table.add_row(level, label, *(_number(metrics[key + m]) for m in (
+                    "accuracy", "macro_f1", "balanced_accuracy")))
+    return table
+
+
+def evidence_table(metrics: Mapping[str, Any]) -> Table:
+    """Paired differences of macro-F1 with their 95% intervals (test days resampled), and
+    few-shot probes against the bag of events."""
+    table = Table(title="does training help? macro-F1 differences, 95% interval over test days")
+    for column in ("labels", "difference", "value", "95% interval", "verdict"):
+        table.add_column(column, justify="left" if column in ("labels", "difference", "verdict")
+                         else "right")
+    for prefix, level in (("", "fine"), ("coarse_", "coarse")):
+        for key, label in DELTAS:
+            if prefix + key in metrics:
+                low, high = metrics[f"{prefix}{key}_ci95"]
+                verdict = ("better" if low > 0 else "worse" if high < 0
+                           else "no difference shown")
+                table.add_row(level, label, f"{metrics[prefix + key]:+.3f}",
+                              f"[{low:+.3f}, {high:+.3f}]", verdict)
+    for k in sorted(int(key.split("_")[1]) for key in metrics
+                    if key.startswith("fewshot_") and key.endswith("_macro_f1")):
+        ours, bag = metrics[f"fewshot_{k}_macro_f1"], metrics.get(f"bag_fewshot_{k}_macro_f1")
+        if ours is not None and bag is not None:
+            sd = metrics[f"fewshot_{k}_macro_f1_sd"]
+            table.add_row("fine", f"{k}-shot probe - bag of events", f"{ours - bag:+.3f}",
+                          f"({ours:.3f} ± {sd:.3f} vs {bag:.3f})", "mean ± sd over draws")
     return table
 
 
@@ -51,5 +91,11 @@ def print_metrics(metrics: Mapping[str, Any], run_dir: Path) -> None:
                                                 "pretrained": metrics["pretrained"]}))
     out.print(retrieval_table(metrics))
     out.print(recognition_table(metrics))
+    evidence = evidence_table(metrics)
+    if evidence.row_count:
+        out.print(evidence)
+    excluded = metrics.get("zeroshot_excluded_windows")
+    if excluded:
+        out.print(f"zero-shot leaves out {excluded} background (no activity / other) test windows")
     seconds = f"  ({metrics['seconds']} s)" if "seconds" in metrics else ""
     out.print(f"run directory: {run_dir}{seconds}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-WORDS = ("the a resident someone person moves walks is in on at to from near kitchen bedroom "  # noqa: SIM905
+WORDS = ("the a resident someone person moves walks is in on at to from near kitchen bedroom "
          "bathroom hallway office living room dining entrance fridge stove bed desk sofa door "
          "opens morning evening night afternoon minutes about for with movement motion").split()
 
