@@ -73,11 +73,13 @@ def compose_config(tiny_bert, shared_cache, tmp_path):
 
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory, tiny_bert, shared_cache):
-    """A run trained for two epochs on the tiny data set: (run directory, its metrics)."""
+    """A run trained for two epochs on the tiny data set, two test days so that intervals over
+    days exist: (run directory, its metrics)."""
     from sensorclip.train import train
     run_dir = tmp_path_factory.mktemp("trained") / "run"
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name="train", overrides=TINY_TRAIN + [
             f"text.path={tiny_bert}", f"paths.cache_dir={shared_cache}",
-            f"paths.output_dir={run_dir}", "trainer.max_epochs=2"])
+            f"paths.output_dir={run_dir}", "trainer.max_epochs=2", "data.days=6",
+            "split.train=0.5", "split.val=0.2", "split.test=0.3"])
     return run_dir, train(cfg)

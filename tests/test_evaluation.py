@@ -15,6 +15,7 @@ from sensorclip.eval.retrieval import retrieval_metrics
 from sensorclip.eval.suite import evaluate_model
 from sensorclip.eval.zeroshot import label_prototypes, zero_shot_predict
 from sensorclip.runs import load_run
+from sensorclip.train import train
 
 REQUIRED = [f"recall@{k}_{d}" for k in (1, 5, 10) for d in ("sensor_to_text", "text_to_sensor")] + [
     "median_rank_sensor_to_text", "median_rank_text_to_sensor", "zeroshot_accuracy",
@@ -22,6 +23,16 @@ REQUIRED = [f"recall@{k}_{d}" for k in (1, 5, 10) for d in ("sensor_to_text", "t
     "coarse_zeroshot_accuracy", "coarse_zeroshot_macro_f1", "linear_probe_accuracy",
     "linear_probe_macro_f1", "majority_accuracy", "majority_macro_f1", "n_test_windows",
     "backbone", "pretrained"]
+REFERENCES = [f"chance_recall@{k}" for k in (1, 5, 10)] + [
+    "chance_median_rank", "untrained_recall@10_sensor_to_text",
+    "untrained_median_rank_text_to_sensor",
+    "untrained_linear_probe_macro_f1", "bag_macro_f1", "bag_accuracy", "coarse_bag_macro_f1",
+    "keyword_zeroshot_macro_f1", "coarse_keyword_zeroshot_accuracy", "zeroshot_excluded_windows",
+    "delta_probe_macro_f1_vs_bag", "delta_probe_macro_f1_vs_bag_ci95",
+    "delta_probe_macro_f1_vs_untrained", "delta_probe_macro_f1_vs_untrained_ci95",
+    "delta_zeroshot_macro_f1_vs_keyword", "delta_zeroshot_macro_f1_vs_keyword_ci95"] + [
+    f"{who}fewshot_{k}_macro_f1{sd}" for who in ("", "bag_") for k in (1, 5, 10, 25)
+    for sd in ("", "_sd")]
 
 
 def test_classification_metrics_by_hand_and_against_sklearn():
@@ -91,12 +102,14 @@ def test_report_on_a_fake_multirun(tmp_path):
         (run / ".hydra" / "overrides.yaml").write_text(f"- model={backbone}\n- features=none\n")
         (run / "metrics.json").write_text(json.dumps({
             "backbone": backbone, "pretrained": False, "recall@5_sensor_to_text": recall,
-            "zeroshot_accuracy": 0.3, "linear_probe_accuracy": 0.7}))
+            "zeroshot_macro_f1": 0.3, "linear_probe_macro_f1": 0.7, "bag_macro_f1": 0.75,
+            "delta_probe_macro_f1_vs_bag_ci95": [-0.1, 0.05]}))
     rows = write_report(tmp_path)
     assert [r["overrides"] for r in rows] == ["model=clip features=none",
                                              "model=dinov2 features=none"]
     markdown = (tmp_path / "report.md").read_text()
-    assert "model=dinov2" in markdown and "0.600" in markdown
+    assert "model=dinov2" in markdown and "0.600" in markdown and "0.750" in markdown
+    assert "[-0.100, +0.050]" in markdown
     assert (tmp_path / "report.csv").read_text().count("\n") == 3
     assert (tmp_path / "report.png").stat().st_size > 1000
 
@@ -105,14 +118,16 @@ def test_report_on_a_fake_multirun(tmp_path):
 def test_training_writes_every_required_metric_and_figure(trained_run):
     run, metrics = trained_run
     saved = json.loads((run / "metrics.json").read_text())
-    missing = [k for k in REQUIRED if k not in saved]
+    missing = [k for k in REQUIRED + REFERENCES if k not in saved]
     assert missing == []
     for key in REQUIRED:
         if "recall" in key or "accuracy" in key or "f1" in key:
             assert 0.0 <= saved[key] <= 1.0
     assert saved["median_rank_sensor_to_text"] >= 1
+    low, high = saved["delta_probe_macro_f1_vs_bag_ci95"]
+    assert low <= saved["delta_probe_macro_f1_vs_bag"] <= high
     for figure in ("confusion_zeroshot.png", "confusion_probe.png", "embedding_map.png",
-                   "retrieval_examples.md"):
+                   "recall_per_class.png", "retrieval_examples.md"):
         assert (run / "plots" / figure).is_file()
     assert "| rank | rooms | true label |" in (run / "plots" / "retrieval_examples.md").read_text()
 
@@ -138,7 +153,7 @@ def test_evaluate_cli_and_notebook(trained_run, tmp_path):
     result = run_module("sensorclip.evaluate", f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}",
                         f"paths.log_dir={tmp_path}")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "zeroshot" in result.stdout and "linear probe" in result.stdout
+    assert "zero-shot" in result.stdout and "linear probe" in result.stdout
     assert json.loads((run / "metrics.json").read_text())["checkpoint"].endswith("last.ckpt")
 
     import nbformat
@@ -153,3 +168,15 @@ def test_evaluate_cli_and_notebook(trained_run, tmp_path):
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code"
                       for o in c.outputs)
     assert "backbone:" in printed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_training_beats_the_untrained_encoder_on_retrieval(compose_config, seed):
+    metrics = train(compose_config("trainer.max_epochs=3", f"seed={seed}",
+                                   "eval.fewshot_k=[1]", "eval.fewshot_draws=1",
+                                   "eval.bootstrap_resamples=100"))
+    for direction in ("sensor_to_text", "text_to_sensor"):
+        trained = metrics[f"recall@10_{direction}"]
+        assert trained > metrics[f"untrained_recall@10_{direction}"] + 0.05
+        assert trained > metrics["chance_recall@10"] + 0.05

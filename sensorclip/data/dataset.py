@@ -34,25 +34,27 @@ class WindowedData:
     captions: Captions
 
 
-def label_windows(time_us: np.ndarray, activity: np.ndarray, activity_names: Sequence[str],
+def label_windows(times: np.ndarray, activity: np.ndarray, activity_names: Sequence[str],
                   home: Home, windows: WindowConfig, split: SplitConfig) -> LabelledWindows:
-    """Windows over the sorted event stream, their labels (fine and the home's coarse map) and
-    the whole-day split."""
+    """Windows over the sorted event stream (``times``: datetime64[us], or int64 microseconds),
+    their labels (fine and the home's coarse map) and the whole-day split."""
     coarse_names, coarse_of_fine = coarse_vocabulary(activity_names, home.coarse_label)
-    result, days = make_windows(np.asarray(time_us).astype("datetime64[us]"), activity,
+    result, days = make_windows(np.asarray(times).astype("datetime64[us]"), activity,
                                 coarse_of_fine, windows, split)
     return LabelledWindows(result, days.astype("datetime64[D]"), list(activity_names),
                            coarse_names, coarse_of_fine)
 
 
-def caption(time_us: np.ndarray, sensor: np.ndarray, state: np.ndarray,
+def caption(times: np.ndarray, sensor: np.ndarray, state: np.ndarray,
             sensor_names: Sequence[str], state_names: Sequence[str],
             activity_names: Sequence[str], home: Home, windows: Windows,
             config: CaptionConfig) -> Captions:
-    """Paraphrases of every window, phrased with the home's leak-free vocabulary."""
+    """Paraphrases of every window, phrased with the home's leak-free vocabulary (``times`` as
+    in ``label_windows``)."""
     book = build_phrasebook(home, sensor_names, home_labels(home, activity_names))
-    return caption_windows(np.asarray(time_us).astype(np.int64), sensor, state, state_names,
-                           windows.start, windows.length, book, config)
+    time_us = np.asarray(times).astype("datetime64[us]").astype(np.int64)
+    return caption_windows(time_us, sensor, state, state_names, windows.start, windows.length,
+                           book, config)
 
 
 def windowed_data(events: EventLog, home: Home, windows: WindowConfig | None = None,

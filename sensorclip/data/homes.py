@@ -88,10 +88,6 @@ class Home:
             return self.labels.get(NO_ACTIVITY, NO_ACTIVITY_COARSE)
         return self.labels.get(fine, fine)
 
-    def descriptions_for(self, label: str) -> tuple[str, ...]:
-        """Zero-shot descriptions of a label: the layout's own, else generated from its name."""
-        return self.descriptions.get(label) or generated_descriptions(label)
-
 
 def label_phrase(label: str) -> str:
     """'Kitchen_Activity' -> 'kitchen activity'; 'R1_Sleep' -> 'sleep' (resident tags dropped)."""

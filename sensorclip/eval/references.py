@@ -136,12 +136,14 @@ def macro_f1(true: np.ndarray, predicted: np.ndarray, n_classes: int) -> float:
 def paired_bootstrap(true: np.ndarray, predicted_a: np.ndarray, predicted_b: np.ndarray,
                      groups: np.ndarray, n_classes: int,
                      score: Callable[[np.ndarray, np.ndarray, int], float] = macro_f1,
-                     resamples: int = 1000, seed: int = 0) -> tuple[float, list[float]]:
+                     resamples: int = 1000, seed: int = 0) -> tuple[float, list[float] | None]:
     """score(a) - score(b) on all windows, and its 95% percentile interval when whole groups
-    (test days) are drawn with replacement."""
+    (test days) are drawn with replacement; no interval from fewer than two groups."""
     true, predicted_a, predicted_b = map(np.asarray, (true, predicted_a, predicted_b))
     delta = score(true, predicted_a, n_classes) - score(true, predicted_b, n_classes)
     ids, members = np.unique(groups, return_inverse=True)
+    if len(ids) < 2:
+        return float(delta), None
     by_group = [np.flatnonzero(members == g) for g in range(len(ids))]
     rng = np.random.default_rng(seed)
     deltas = np.empty(resamples)

@@ -19,11 +19,15 @@ import yaml
 from sensorclip.errors import SensorClipError
 from sensorclip.files import atomic_write_text
 
-COLUMNS = ("recall@1_sensor_to_text", "recall@5_sensor_to_text", "recall@5_text_to_sensor",
-           "median_rank_sensor_to_text", "zeroshot_accuracy", "zeroshot_macro_f1",
-           "coarse_zeroshot_accuracy", "linear_probe_accuracy", "linear_probe_macro_f1",
-           "majority_accuracy")
-CHART = ("recall@5_sensor_to_text", "zeroshot_accuracy", "linear_probe_accuracy")
+# each figure followed by its references (eval.suite): a run is read against them, not alone
+COLUMNS = ("recall@5_sensor_to_text", "untrained_recall@5_sensor_to_text", "chance_recall@5",
+           "median_rank_sensor_to_text", "zeroshot_macro_f1", "keyword_zeroshot_macro_f1",
+           "delta_zeroshot_macro_f1_vs_keyword_ci95", "coarse_zeroshot_macro_f1",
+           "linear_probe_macro_f1", "untrained_linear_probe_macro_f1", "bag_macro_f1",
+           "majority_macro_f1", "delta_probe_macro_f1_vs_untrained_ci95",
+           "delta_probe_macro_f1_vs_bag_ci95", "fewshot_5_macro_f1", "bag_fewshot_5_macro_f1")
+CHART = ("recall@5_sensor_to_text", "zeroshot_macro_f1", "keyword_zeroshot_macro_f1",
+         "linear_probe_macro_f1", "bag_macro_f1")
 
 
 def collect_runs(root: Path) -> list[dict[str, Any]]:
@@ -64,6 +68,8 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
 def _cell(value) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
+    if isinstance(value, list):
+        return "[" + ", ".join(f"{v:+.3f}" for v in value) + "]"
     return "" if value is None else str(value)
 
 
@@ -88,7 +94,7 @@ def bar_chart(rows: list[dict[str, Any]], path: Path) -> Path:
         ax.bar(x + (k - (len(CHART) - 1) / 2) * width, values, width, label=metric)
     ax.set_xticks(x, [label.replace(" ", "\n") for label in labels], fontsize=7)
     ax.set_ylim(0, 1)
-    ax.set_ylabel("test score")
+    ax.set_ylabel("test score (references beside each figure)")
     ax.set_title("sweep comparison (test split)", fontsize=10)
     ax.legend(fontsize=7)
     fig.tight_layout()

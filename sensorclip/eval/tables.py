@@ -68,12 +68,17 @@ def evidence_table(metrics: Mapping[str, Any]) -> Table:
                          else "right")
     for prefix, level in (("", "fine"), ("coarse_", "coarse")):
         for key, label in DELTAS:
-            if prefix + key in metrics:
-                low, high = metrics[f"{prefix}{key}_ci95"]
-                verdict = ("better" if low > 0 else "worse" if high < 0
-                           else "no difference shown")
-                table.add_row(level, label, f"{metrics[prefix + key]:+.3f}",
-                              f"[{low:+.3f}, {high:+.3f}]", verdict)
+            if prefix + key not in metrics:
+                continue
+            interval = metrics[f"{prefix}{key}_ci95"]
+            if interval is None:
+                table.add_row(level, label, f"{metrics[prefix + key]:+.3f}", "–",
+                              "one test day: no interval")
+                continue
+            low, high = interval
+            verdict = "better" if low > 0 else "worse" if high < 0 else "no difference shown"
+            table.add_row(level, label, f"{metrics[prefix + key]:+.3f}",
+                          f"[{low:+.3f}, {high:+.3f}]", verdict)
     for k in sorted(int(key.split("_")[1]) for key in metrics
                     if key.startswith("fewshot_") and key.endswith("_macro_f1")):
         ours, bag = metrics[f"fewshot_{k}_macro_f1"], metrics.get(f"bag_fewshot_{k}_macro_f1")
