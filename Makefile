@@ -43,16 +43,16 @@ train: install                ## one training run, e.g. make train ARGS="model=d
 evaluate: install             ## re-evaluate a checkpoint: make evaluate ARGS=ckpt_path=PATH
 	$(BIN)/python -m sensorclip.evaluate $(ARGS)
 
-sweep: install                ## backbone x features grid (offline: random-init backbones)
-	$(BIN)/python -m sensorclip.train -m model=clip,dinov2,siglip features=none,coords_time \
-		model.pretrained=false $(ARGS)
+COMPARE := model=learned,tiny,clip,dinov2,siglip features=none,coords_time model.pretrained=false
+
+sweep: install                ## image backbones vs learned embeddings x features (offline)
+	$(BIN)/python -m sensorclip.train -m $(COMPARE) $(ARGS)
 
 report: install               ## table + chart of a multirun directory: make report ARGS=multirun/DIR
 	$(BIN)/python -m sensorclip.report $(ARGS)
 
-compare: install              ## backbone comparison sweep, then its report (newest sweep dir)
-	$(BIN)/python -m sensorclip.train -m model=clip,dinov2,siglip features=none,coords_time \
-		model.pretrained=false $(ARGS)
+compare: install              ## the sweep above, then its report (newest sweep directory)
+	$(BIN)/python -m sensorclip.train -m $(COMPARE) $(ARGS)
 	$(BIN)/python -m sensorclip.report "$$(ls -td outputs/sweeps/*/ | head -1)"
 
 bench: install                ## speed figures at Milan scale -> bench.json (docs/performance.md)

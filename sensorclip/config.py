@@ -178,15 +178,17 @@ class RenderConfig:
                                   "in [0, 0.3)")
 
 
-VISION_FAMILIES = ("clip", "dinov2", "siglip", "timm")
+VISION_FAMILIES = ("clip", "dinov2", "siglip", "timm", "learned")
 
 
 @dataclass
 class VisionConfig:
-    """The frozen vision backbone (Hydra group ``model``). Defaults: a random ViT-Tiny."""
+    """The frozen vision backbone (Hydra group ``model``). Defaults: a random ViT-Tiny.
+    ``family: learned`` has no backbone: trainable sensor and state embeddings take the images'
+    place (the seed's sequence-based encoder)."""
 
     name: str = "tiny"
-    family: str = "timm"               # clip | dinov2 | siglip | timm
+    family: str = "timm"               # clip | dinov2 | siglip | timm | learned
     model_id: str = "vit_tiny_patch16_224"
     path: str | None = None            # a local download (directory, or a timm weights file)
     pretrained: bool = False           # false: the same architecture, seeded random weights
@@ -199,7 +201,7 @@ class VisionConfig:
         if self.family not in VISION_FAMILIES:
             raise SensorClipError(f"model.family must be one of {VISION_FAMILIES}, got "
                                   f"{self.family!r}; pick a backbone with "
-                                  "model=clip|dinov2|siglip|timm|tiny")
+                                  "model=clip|dinov2|siglip|timm|tiny|learned")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from sensorclip.embed.render import (
     image_key,
     pair_table,
     render_home,
+    sensor_state_pairs,
 )
 from sensorclip.embed.text import TextEncoder, text_encoder_identity
 from sensorclip.embed.vision import VisionBackbone, vision_identity
@@ -259,12 +260,15 @@ def prepare(data: DataConfig, windows: WindowConfig, split: SplitConfig, caption
             entries["events"], entries["windows"], captions, home, cache)
     if "text" in stages and text is not None:
         entries["text"], built["text"] = stage_text(entries["captions"], text, cache)
-    if render is not None and ("images" in stages or "vision" in stages):
+    learned = vision is not None and vision.family == "learned"     # no images: model=learned
+    if render is not None and not learned and ("images" in stages or "vision" in stages):
         entries["images"], built["images"] = stage_images(home, render, cache)
-    if vision is not None and render is not None and "vision" in stages:
+    if vision is not None and render is not None and not learned and "vision" in stages:
         entries["vision"], built["vision"] = stage_vision(home, entries["images"], render, vision,
                                                           cache)
     prep = _load(home, entries, built)
+    if learned and "vision" in stages:
+        prep.pairs, prep.vision_identity = sensor_state_pairs(home), vision_identity(vision)
     if prep.pairs is not None and "events" in entries:
         table = pair_table(prep.sensor_names, prep.state_names, prep.pairs)
         check_pairs_covered(table, prep.sensor, prep.state, prep.sensor_names, prep.state_names)

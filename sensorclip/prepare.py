@@ -44,7 +44,7 @@ def summary(prep: Prepared) -> dict[str, Any]:
             parse_report=provenance(prep.entries["events"])["summary"])
     if prep.text_embeddings is not None:
         info["text_dim"] = int(prep.text_embeddings.shape[1])
-    if prep.pair_embeddings is not None:
+    if prep.vision_identity is not None:
         info["vision"] = {**prep.vision_identity, "pairs": len(prep.pairs)}
     return info
 
@@ -76,8 +76,9 @@ def print_summary(prep: Prepared, seconds: float) -> None:
         facts.add_row("text embeddings", f"{info['unique_captions']:,} x {info['text_dim']}")
     if "vision" in info:
         vision = info["vision"]
-        facts.add_row("vision embeddings", f"{vision['pairs']} (sensor, state) pairs x "
-                                           f"{vision['dim']}: {describe_backbone(vision)}")
+        size = f"x {vision['dim']}" if vision["dim"] else "(learned with the encoder)"
+        facts.add_row("vision embeddings", f"{vision['pairs']} (sensor, state) pairs {size}: "
+                                           f"{describe_backbone(vision)}")
     out.print(facts)
     if "coarse_labels" in info:
         labels = Table(title="windows per coarse label (majority label)")

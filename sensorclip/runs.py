@@ -57,15 +57,13 @@ def build_datamodule(cfg: Mapping[str, Any], cache_dir: str | Path | None = None
 
 def build_model(cfg: Mapping[str, Any], datamodule: SensorClipDataModule) -> SensorClipModule:
     """A fresh model sized from the data, its weights a function of ``cfg["seed"]`` alone."""
-    prep = datamodule.prepared
     L.seed_everything(cfg["seed"], workers=True, verbose=False)
     parts = {group: as_dict(typed(GROUP_SCHEMAS[group], cfg[group]))
              for group in ("encoder", "features", "loss", "optim")}
-    return SensorClipModule(
-        **parts, text_projection=cfg["text_projection"], text_dim=datamodule.text_dim,
-        n_pairs=len(prep.pairs), image_dim=int(prep.pair_embeddings.shape[1]),
-        label_positives=cfg.get("label_positives"), seed=cfg["seed"],
-        pair_embeddings=datamodule.pair_embeddings, pair_xy=datamodule.pair_xy)
+    return SensorClipModule(**parts, text_projection=cfg["text_projection"],
+                            text_dim=datamodule.text_dim,
+                            label_positives=cfg.get("label_positives"), seed=cfg["seed"],
+                            **datamodule.model_inputs())
 
 
 def build_run(cfg: Mapping[str, Any], directory: Path) -> Run:
@@ -105,12 +103,13 @@ def load_run(path: str | Path, checkpoint: str | Path | None = None,
     model = load_checkpoint(checkpoint)          # before any cache is built: fail fast
     cfg = OmegaConf.to_container(OmegaConf.load(config_file), resolve=True)
     datamodule = build_datamodule(cfg, cache_dir)
-    shape = tuple(datamodule.prepared.pair_embeddings.shape)
-    if (model.hparams.n_pairs, model.hparams.image_dim) != shape:
+    inputs = datamodule.model_inputs()
+    trained = (model.hparams.n_pairs, model.hparams.image_dim)
+    if trained != (inputs["n_pairs"], inputs["image_dim"]):
         raise SensorClipError(
-            f"{checkpoint} was trained on {model.hparams.n_pairs} (sensor, state) pairs of "
-            f"{model.hparams.image_dim}-d embeddings but the caches now give {shape[0]} x "
-            f"{shape[1]}; use the layout and backbone the run was trained with")
+            f"{checkpoint} was trained on {trained[0]} (sensor, state) pairs of {trained[1]}-d "
+            f"inputs but the data now give {inputs['n_pairs']} x {inputs['image_dim']}; use the "
+            "layout and backbone the run was trained with")
     return Run(path, cfg, datamodule, model, checkpoint)
 
 

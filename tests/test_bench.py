@@ -10,6 +10,7 @@ import torch
 from helpers import REPO
 from sensorclip.config import EncoderConfig, FeatureConfig
 from sensorclip.model.encoder import SensorEncoder
+from sensorclip.model.features import InputProjection
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +88,8 @@ def test_naive_encoder_matches_the_fast_encoder_across_configs(scripts, change):
     pairs = [(f"M{i:03d}", state) for i in range(7) for state in ("ON", "OFF")]
     torch.manual_seed(0)
     embeddings = torch.randn(len(pairs), 32)
-    fast = SensorEncoder(embeddings, torch.rand(len(pairs), 2), config, FeatureConfig(), 24).eval()
+    inputs = InputProjection(embeddings, config.d_model, config.trainable_input_projection)
+    fast = SensorEncoder(inputs, torch.rand(len(pairs), 2), config, FeatureConfig(), 24).eval()
     naive = naive_reference.NaiveEncoder(embeddings, pairs, config, 24).eval()
     naive.load_state_dict(fast.state_dict(), strict=True)
     trainable = [{n for n, p in m.named_parameters() if p.requires_grad} for m in (fast, naive)]

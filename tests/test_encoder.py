@@ -14,8 +14,9 @@ ALL_FEATURES = FeatureConfig(coords=True, time_delta=True, time_of_day=True)
 
 def make_encoder(config=SMALL, features=ALL_FEATURES, pairs=10, image_dim=24, seed=0):
     torch.manual_seed(seed)
-    return SensorEncoder(torch.randn(pairs, image_dim), torch.rand(pairs, 2), config, features,
-                         projection_dim=16).eval()
+    inputs = InputProjection(torch.randn(pairs, image_dim), config.d_model,
+                             config.trainable_input_projection)
+    return SensorEncoder(inputs, torch.rand(pairs, 2), config, features, projection_dim=16).eval()
 
 
 def batch(lengths, max_len=None, pairs=10, seed=1):

@@ -34,7 +34,7 @@ def test_optimizer_really_holds_the_text_projection_and_no_decay_on_temperature(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backbone", ["tiny", "clip", "dinov2", "siglip", "timm"])
+@pytest.mark.parametrize("backbone", ["tiny", "clip", "dinov2", "siglip", "timm", "learned"])
 def test_two_batch_training_smoke_run_per_backbone(compose_config, tmp_path, backbone):
     overrides = [f"model={backbone}"]
     if backbone in ("clip", "dinov2", "siglip"):
@@ -47,7 +47,7 @@ def test_two_batch_training_smoke_run_per_backbone(compose_config, tmp_path, bac
                 "median_rank_sensor_to_text", "cosine_gap"):
         assert key in metrics
     assert 0 <= metrics["recall@1_sensor_to_text"] <= 1
-    assert metrics["pretrained"] == (backbone != "tiny")
+    assert metrics["pretrained"] == (backbone not in ("tiny", "learned"))
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert saved["n_test_windows"] == metrics["n_test_windows"] > 0
     assert (tmp_path / "run" / "config.yaml").is_file()
@@ -59,6 +59,24 @@ def test_bf16_mixed_precision_trains_with_gradient_clipping(compose_config):
     cfg = compose_config("trainer=debug", "trainer.precision=bf16-mixed",
                          "trainer.gradient_clip_val=1.0")
     assert 0 <= train(cfg)["recall@1_sensor_to_text"] <= 1
+
+
+def test_learned_inputs_replace_the_images_and_train(compose_config, tmp_path):
+    run = fresh_run(compose_config, tmp_path, "model=learned")
+    inputs = run.model.encoder.features.inputs
+    prep = run.datamodule.prepared
+    assert prep.pair_embeddings is None and "vision" not in prep.entries
+    assert inputs.sensor_embed.num_embeddings == len(prep.home.sensor_ids)
+    assert inputs.sensor_embed.weight.requires_grad and inputs.state_embed.weight.requires_grad
+    sensors = inputs.pair_sensor[prep.event_pair[:20]].tolist()
+    assert [prep.home.sensor_ids[s] for s in sensors] == \
+        [prep.sensor_names[s] for s in prep.sensor[:20]]
+    plain = {id(p) for p in run.model.parameter_groups()[1]["params"]}
+    assert id(inputs.sensor_embed.weight) in plain                  # embeddings: no decay
+    batch = run.datamodule.eval_dataset("train")[list(range(8))]
+    sensor, text = run.model(batch)
+    run.model.loss_fn(sensor, text, run.model.positives(batch)).backward()
+    assert inputs.sensor_embed.weight.grad.abs().sum() > 0
 
 
 def test_fp16_loss_scaling_uses_an_unfused_optimizer_and_clips(compose_config, tmp_path):

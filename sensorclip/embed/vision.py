@@ -98,6 +98,8 @@ def vision_identity(config: VisionConfig) -> dict:
     """What decides the embeddings, found without loading the weights (for cache keys)."""
     identity = {"family": config.family, "model_id": config.model_id,
                 "pretrained": config.pretrained}
+    if config.family == "learned":
+        return {**identity, "weights": "trained with the encoder", "dim": 0}
     if not config.pretrained:
         local = None if config.family == "timm" else optional_local_dir(config.model_id,
                                                                           config.path)

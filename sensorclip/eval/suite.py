@@ -9,7 +9,8 @@ on any checkpoint of a run. All on the test split, nothing selected on it:
 - zero-shot recognition from label descriptions (``sensorclip.eval.zeroshot``), beside
   ``keyword_zeroshot_*`` (word overlap of the captions with the descriptions, no model);
 - a linear probe on the frozen embeddings, beside ``untrained_linear_probe_*``, ``bag_*`` (the
-  same probe on a bag-of-events vector) and ``majority_*``;
+  same probe on a bag-of-events vector) and ``majority_*``; the probes are fit on fine labels
+  and their coarse predictions are the fine ones mapped to coarse labels;
 - ``delta_*`` paired differences of macro-F1 with 95% intervals from resampling test days;
 - ``fewshot_{k}_macro_f1``: the probe fit on k labelled windows per class (mean and sd over
   seeded draws), for the encoder and for the bag of events.
@@ -129,8 +130,9 @@ def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
         zero = _zero_shot(model, encoder, descriptions, names, test, level, prep, days, config,
                           prefix, metrics)
         predictions[level].update(zero)
+        fitted = None if level == "fine" else (predictions["fine"], prep.coarse_of_fine)
         probes = _probes(emb, untrained_emb, bags, truth, len(names), days, config, prefix,
-                         metrics)
+                         metrics, fitted)
         predictions[level].update(probes)
         if level == "fine" and references:
             _few_shot(emb, bags, truth, len(names), config, metrics)
@@ -167,9 +169,11 @@ def _zero_shot(model, encoder, descriptions, names, test, level, prep, days, con
     return out
 
 
-def _probes(emb, untrained_emb, bags, truth, n, days, config, prefix,
-            metrics) -> dict[str, np.ndarray]:
-    """The linear probe on the trained embeddings and on each reference representation."""
+def _probes(emb, untrained_emb, bags, truth, n, days, config, prefix, metrics,
+            fitted=None) -> dict[str, np.ndarray]:
+    """The linear probe on the trained embeddings and on each reference representation. The
+    probes are fit on fine labels; coarse predictions are the fine ones mapped to their coarse
+    label (``fitted``: the fine predictions and the fine -> coarse map)."""
     sources = {"linear_probe": emb}
     if untrained_emb is not None:
         sources["untrained_linear_probe"] = untrained_emb
@@ -177,11 +181,15 @@ def _probes(emb, untrained_emb, bags, truth, n, days, config, prefix,
         sources["bag"] = {split: {"sensor": bags[split]} for split in SPLITS}
     out = {}
     for name, features in sources.items():
-        probe = fit_probe(features["train"]["sensor"], truth["train"], features["val"]["sensor"],
-                          truth["val"], n, seed=config.seed)
-        out[name] = probe.predict(features["test"]["sensor"])
+        if fitted is None:
+            probe = fit_probe(features["train"]["sensor"], truth["train"],
+                              features["val"]["sensor"], truth["val"], n, seed=config.seed)
+            out[name] = probe.predict(features["test"]["sensor"])
+            metrics[f"{prefix}{name}_C"] = probe.c
+        else:
+            fine_predictions, coarse_of_fine = fitted
+            out[name] = coarse_of_fine[fine_predictions[name]]
         metrics.update(classification_metrics(truth["test"], out[name], n, f"{prefix}{name}_"))
-        metrics[f"{prefix}{name}_C"] = probe.c
     majority = np.full(len(truth["test"]), majority_label(truth["train"]))
     metrics.update(classification_metrics(truth["test"], majority, n, f"{prefix}majority_"))
     for reference, tag in (("bag", "bag"), ("untrained_linear_probe", "untrained")):

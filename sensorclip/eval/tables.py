@@ -13,6 +13,8 @@ from sensorclip.entrypoint import console
 
 def describe_backbone(identity: Mapping[str, Any]) -> str:
     """'dinov2 facebook/dinov2-base (pretrained)' or '... (random init, NOT pretrained)'."""
+    if identity.get("family") == "learned":
+        return "none: learned sensor and state embeddings (sequence-based encoder)"
     status = "pretrained" if identity.get("pretrained") else "random init, NOT pretrained"
     return f"{identity.get('family')} {identity.get('model_id')} ({status})"
 

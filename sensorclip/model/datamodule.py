@@ -163,9 +163,21 @@ class SensorClipDataModule(L.LightningDataModule):
                              prep.captions.index[sel], text, w.fine[sel], w.coarse[sel])
 
     # -- what the model needs to know ------------------------------------------------------------
-    @property
-    def pair_embeddings(self) -> torch.Tensor:
-        return torch.as_tensor(self.prepared.pair_embeddings, dtype=torch.float32)
+    def model_inputs(self) -> dict:
+        """How events enter the model (``SensorClipModule``'s input arguments): each pair's
+        frozen image embedding, or, without one (``model=learned``), its sensor and state codes
+        for trainable embeddings; and each pair's position."""
+        prep = self.prepared
+        common = {"n_pairs": len(prep.pairs), "pair_xy": self.pair_xy}
+        if prep.pair_embeddings is not None:
+            return {**common, "inputs": "image", "image_dim": int(prep.pair_embeddings.shape[1]),
+                    "pair_embeddings": torch.as_tensor(prep.pair_embeddings,
+                                                       dtype=torch.float32)}
+        sensors = {sid: i for i, sid in enumerate(prep.home.sensor_ids)}
+        states = sorted({state for _, state in prep.pairs})
+        codes = [(sensors[s], states.index(state)) for s, state in prep.pairs]
+        return {**common, "inputs": "learned", "image_dim": 0, "n_sensors": len(sensors),
+                "n_states": len(states), "pair_codes": torch.tensor(codes, dtype=torch.long)}
 
     @property
     def pair_xy(self) -> torch.Tensor:

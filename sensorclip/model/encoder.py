@@ -91,13 +91,14 @@ def projection_head(kind: str, d_in: int, d_out: int, hidden: int, dropout: floa
 class SensorEncoder(nn.Module):
     """Window of events -> L2-normalised embedding of size ``projection_dim``."""
 
-    def __init__(self, pair_embeddings: torch.Tensor, pair_xy: torch.Tensor,
-                 config: EncoderConfig, features: FeatureConfig, projection_dim: int):
+    def __init__(self, inputs: nn.Module, pair_xy: torch.Tensor, config: EncoderConfig,
+                 features: FeatureConfig, projection_dim: int):
+        """``inputs`` maps pair indices to d_model vectors (``features.InputProjection`` or
+        ``features.LearnedInputs``); ``pair_xy`` is each pair's sensor position in [0, 1]."""
         super().__init__()
         self.config = config
         d = config.d_model
-        self.features = EventFeatures(pair_embeddings, pair_xy, d, features,
-                                      config.trainable_input_projection)
+        self.features = EventFeatures(inputs, pair_xy, d, features)
         self.cls = nn.Parameter(torch.randn(1, 1, d) * 0.02)
         if config.positions == "learned":
             self.position = nn.Embedding(config.max_len + 1, d)

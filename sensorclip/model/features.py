@@ -2,10 +2,11 @@
 
 Every event is a row of the frozen pair table (one image embedding per (sensor, state)). The
 input projection maps it to ``d_model``; it is frozen by default, and then the product
-embedding x projection is folded once into a ``[pairs + 1, d_model]`` table, so an event costs one
-gather (the extra last row is the padding token). Optional additions (Hydra group ``features``):
-Fourier features of the sensor's (x, y) normalised by the home's size, log-bucketed time since the
-previous event, and time of day.
+embedding x projection is folded once into a ``[pairs + 1, d_model]`` table, so an event costs
+one gather (the extra last row is the padding token). ``LearnedInputs`` replaces the images by
+trainable sensor and state embeddings (``model=learned``). Optional additions (Hydra group
+``features``): Fourier features of the sensor's (x, y) normalised by the home's size,
+log-bucketed time since the previous event, and time of day.
 """
 
 from __future__ import annotations
@@ -68,14 +69,43 @@ def delta_bucket(delta_s: torch.Tensor, buckets: int, max_delta_s: float) -> tor
     return (scaled * (buckets - 1)).floor().clamp(0, buckets - 1).long()
 
 
-class EventFeatures(nn.Module):
-    """Sum of the projected image embedding and the enabled extra features, per event."""
+class LearnedInputs(nn.Module):
+    """Trainable sensor and state embeddings instead of frozen images (the seed's sequence-based
+    encoder, ``model=learned``): a pair's vector is ``sensor_embed[s] + state_embed[t]``.
 
-    def __init__(self, pair_embeddings: torch.Tensor, pair_xy: torch.Tensor, d_model: int,
-                 config: FeatureConfig, trainable_projection: bool = False):
+    Initialised so that a pair's vector has RMS about 1, the scale ``InputProjection`` gives, so
+    that the two inputs meet the same transformer on equal terms. The vectors belong to one
+    home's sensor ids: they cannot transfer to another home.
+    """
+
+    def __init__(self, pair_sensor: torch.Tensor, pair_state: torch.Tensor, n_sensors: int,
+                 n_states: int, d_model: int):
+        super().__init__()
+        self.register_buffer("pair_sensor", pair_sensor.long())
+        self.register_buffer("pair_state", pair_state.long())
+        self.sensor_embed = nn.Embedding(n_sensors, d_model)
+        self.state_embed = nn.Embedding(n_states, d_model)
+        for table in (self.sensor_embed, self.state_embed):
+            nn.init.normal_(table.weight, std=2 ** -0.5)
+
+    def forward(self, pair_index: torch.Tensor) -> torch.Tensor:
+        table = self.sensor_embed(self.pair_sensor) + self.state_embed(self.pair_state)
+        return torch.cat([table, table.new_zeros(1, table.shape[1])])[pair_index]
+
+    @property
+    def pad_index(self) -> int:
+        return self.pair_sensor.shape[0]
+
+
+class EventFeatures(nn.Module):
+    """Sum of the pair's input vector (``InputProjection`` of its frozen image embedding, or
+    ``LearnedInputs``) and the enabled extra features, per event."""
+
+    def __init__(self, inputs: nn.Module, pair_xy: torch.Tensor, d_model: int,
+                 config: FeatureConfig):
         super().__init__()
         self.config = config
-        self.inputs = InputProjection(pair_embeddings, d_model, trainable_projection)
+        self.inputs = inputs
         xy = torch.cat([pair_xy.float(), pair_xy.new_zeros(1, 2).float()])    # padding row
         self.register_buffer("pair_xy", xy)
         if config.coords:

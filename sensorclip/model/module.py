@@ -16,6 +16,7 @@ import torch
 from sensorclip.config import EncoderConfig, FeatureConfig, LossConfig, OptimConfig, typed
 from sensorclip.eval.retrieval import in_batch_accuracy, retrieval_metrics
 from sensorclip.model.encoder import SensorEncoder, TextProjection
+from sensorclip.model.features import InputProjection, LearnedInputs
 from sensorclip.model.losses import build_loss, positive_mask
 
 
@@ -27,19 +28,33 @@ def warmup_cosine(step: int, total: int, warmup: int, floor: float) -> float:
 
 
 class SensorClipModule(L.LightningModule):
+    """``inputs="image"``: each (sensor, state) pair enters as its frozen image embedding
+    (``pair_embeddings`` [pairs, image_dim]); ``inputs="learned"``: as trainable sensor and state
+    embeddings (``pair_codes`` [pairs, 2]: sensor and state index, of ``n_sensors`` and
+    ``n_states``). Restoring from a checkpoint passes neither: the buffers come from its state."""
+
     def __init__(self, encoder: dict, features: dict, loss: dict, optim: dict,
                  text_projection: str, text_dim: int, n_pairs: int, image_dim: int,
-                 label_positives: str | None = None, seed: int = 0,
+                 label_positives: str | None = None, seed: int = 0, inputs: str = "image",
+                 n_sensors: int = 0, n_states: int = 0,
                  pair_embeddings: torch.Tensor | None = None,
-                 pair_xy: torch.Tensor | None = None):
+                 pair_codes: torch.Tensor | None = None, pair_xy: torch.Tensor | None = None):
         super().__init__()
-        self.save_hyperparameters(ignore=["pair_embeddings", "pair_xy"])
+        self.save_hyperparameters(ignore=["pair_embeddings", "pair_codes", "pair_xy"])
         self.encoder_config = typed(EncoderConfig, encoder)
         projection_dim = self.encoder_config.projection_dim or text_dim
-        if pair_embeddings is None:       # restoring from a checkpoint: buffers are loaded after
-            pair_embeddings = torch.zeros(n_pairs, image_dim)
+        d_model = self.encoder_config.d_model
+        if inputs == "learned":
+            codes = pair_codes if pair_codes is not None else torch.zeros(n_pairs, 2)
+            pair_inputs = LearnedInputs(codes[:, 0], codes[:, 1], n_sensors, n_states, d_model)
+        else:
+            embeddings = (pair_embeddings if pair_embeddings is not None
+                          else torch.zeros(n_pairs, image_dim))
+            pair_inputs = InputProjection(embeddings, d_model,
+                                          self.encoder_config.trainable_input_projection)
+        if pair_xy is None:
             pair_xy = torch.zeros(n_pairs, 2)
-        self.encoder = SensorEncoder(pair_embeddings, pair_xy, self.encoder_config,
+        self.encoder = SensorEncoder(pair_inputs, pair_xy, self.encoder_config,
                                      typed(FeatureConfig, features), projection_dim)
         self.text_head = TextProjection(text_projection, text_dim, projection_dim,
                                         self.encoder_config.head_hidden,
