@@ -26,7 +26,14 @@ import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import OmegaConf
 
-from sensorclip.config import GROUP_SCHEMAS, LoaderConfig, as_dict, stage_configs, typed
+from sensorclip.config import (
+    GROUP_SCHEMAS,
+    DataConfig,
+    LoaderConfig,
+    as_dict,
+    stage_configs,
+    typed,
+)
 from sensorclip.errors import SensorClipError
 from sensorclip.files import atomic_write_text, temporary_sibling
 from sensorclip.model.datamodule import SensorClipDataModule
@@ -78,12 +85,15 @@ def run_dir_of(checkpoint: Path) -> Path:
 
 
 def load_run(path: str | Path, checkpoint: str | Path | None = None,
-             cache_dir: str | Path | None = None) -> Run:
+             cache_dir: str | Path | None = None, data: Any = None) -> Run:
     """A trained run from its directory or one of its checkpoints.
 
     ``path`` is a run directory (its best checkpoint, as recorded in metrics.json, else
     last.ckpt) or a checkpoint file inside one. The data are rebuilt from the run's config.yaml
-    and its recorded cache directory unless ``cache_dir`` is given.
+    and its recorded cache directory unless ``cache_dir`` is given. ``data`` (a ``data`` config
+    of another home) evaluates the encoder there: that home's images go through the same
+    backbone, its captions through the same text encoder, and the model reads its pairs
+    (``SensorClipModule.rehome``); ``Run.config`` then holds the other home's data.
     """
     path = Path(path).expanduser()
     if checkpoint is None and path.suffix == ".ckpt":
@@ -102,8 +112,13 @@ def load_run(path: str | Path, checkpoint: str | Path | None = None,
                               "training save one?")
     model = load_checkpoint(checkpoint)          # before any cache is built: fail fast
     cfg = OmegaConf.to_container(OmegaConf.load(config_file), resolve=True)
+    if data is not None:
+        model.check_transferable()
+        cfg = {**cfg, "train_data": cfg["data"], "data": as_dict(typed(DataConfig, data))}
     datamodule = build_datamodule(cfg, cache_dir)
     inputs = datamodule.model_inputs()
+    if data is not None:
+        model = model.rehome(**inputs)
     trained = (model.hparams.n_pairs, model.hparams.image_dim)
     if trained != (inputs["n_pairs"], inputs["image_dim"]):
         raise SensorClipError(
@@ -147,7 +162,8 @@ def describe_run(datamodule: SensorClipDataModule) -> dict[str, Any]:
     """What every metrics.json says about the data and the backbone."""
     identity = datamodule.prepared.vision_identity
     return {"backbone": identity["model_id"], "backbone_family": identity["family"],
-            "pretrained": bool(identity["pretrained"]), "home": datamodule.prepared.home.name}
+            "pretrained": bool(identity["pretrained"]), "home": datamodule.prepared.home.name,
+            "train_home": datamodule.prepared.home.name}
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -4,17 +4,20 @@ import os
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from helpers import REPO
 from helpers.commands import run_module
-from sensorclip.config import stage_configs
+from sensorclip.config import DataConfig, EvalConfig, stage_configs
+from sensorclip.errors import SensorClipError
 from sensorclip.eval.classification import classification_metrics, confusion
 from sensorclip.eval.probe import fit_probe, majority_label
 from sensorclip.eval.report import write_report
 from sensorclip.eval.retrieval import retrieval_metrics
 from sensorclip.eval.suite import evaluate_model
 from sensorclip.eval.zeroshot import label_prototypes, zero_shot_predict
-from sensorclip.runs import load_run
+from sensorclip.evaluate import evaluate_checkpoint
+from sensorclip.runs import build_run, load_run
 from sensorclip.train import train
 
 REQUIRED = [f"recall@{k}_{d}" for k in (1, 5, 10) for d in ("sensor_to_text", "text_to_sensor")] + [
@@ -180,3 +183,26 @@ def test_training_beats_the_untrained_encoder_on_retrieval(compose_config, seed)
         trained = metrics[f"recall@10_{direction}"]
         assert trained > metrics[f"untrained_recall@10_{direction}"] + 0.05
         assert trained > metrics["chance_recall@10"] + 0.05
+
+
+@pytest.mark.slow
+def test_cross_home_evaluation_between_two_simulated_homes(trained_run):
+    run, metrics = trained_run
+    before = (run / "metrics.json").read_text()
+    other = DataConfig(name="milan_sim", layout="milan", activity_model="milan", days=4,
+                       start_date="2009-10-16")
+    moved = evaluate_checkpoint(run / "checkpoints" / "last.ckpt", eval_config=EvalConfig(
+        fewshot_k=(1,), fewshot_draws=1, bootstrap_resamples=100), data=other)
+    assert (moved["home"], moved["train_home"]) == ("milan", "demo")
+    assert moved["n_test_windows"] != metrics["n_test_windows"]
+    assert 0 <= moved["zeroshot_accuracy"] <= 1 and "bag_macro_f1" in moved
+    assert json.loads((run / "transfer" / "milan_sim" / "metrics.json").read_text())["home"] == \
+        "milan"
+    assert (run / "metrics.json").read_text() == before          # the run's own result stays
+
+
+def test_learned_embeddings_refuse_to_move_homes(compose_config, tmp_path):
+    model = build_run(OmegaConf.to_container(compose_config("model=learned"), resolve=True),
+                      tmp_path).model
+    with pytest.raises(SensorClipError, match="cannot be evaluated in another home"):
+        model.check_transferable()

@@ -79,6 +79,17 @@ def test_learned_inputs_replace_the_images_and_train(compose_config, tmp_path):
     assert inputs.sensor_embed.weight.grad.abs().sum() > 0
 
 
+def test_rehoming_to_the_same_home_changes_nothing(compose_config, tmp_path):
+    run = fresh_run(compose_config, tmp_path, "features=coords_time")
+    model = run.model.eval()
+    moved = model.rehome(**run.datamodule.model_inputs()).eval()
+    batch = run.datamodule.eval_dataset("test")[list(range(6))]
+    with torch.no_grad():
+        assert torch.allclose(model(batch)[0], moved(batch)[0], atol=1e-6)
+    assert moved.encoder.features.inputs.folded.data_ptr() != \
+        model.encoder.features.inputs.folded.data_ptr()
+
+
 def test_fp16_loss_scaling_uses_an_unfused_optimizer_and_clips(compose_config, tmp_path):
     """With a gradient scaler, clipping must see unscaled gradients: no fused step then."""
     run = fresh_run(compose_config, tmp_path)

@@ -93,6 +93,8 @@ def evidence_table(metrics: Mapping[str, Any]) -> Table:
 
 def print_metrics(metrics: Mapping[str, Any], run_dir: Path) -> None:
     out = console()
+    if metrics.get("train_home", metrics.get("home")) != metrics.get("home"):
+        out.print(f"home: {metrics['home']} (encoder trained in {metrics['train_home']})")
     out.print("backbone: " + describe_backbone({"family": metrics["backbone_family"],
                                                 "model_id": metrics["backbone"],
                                                 "pretrained": metrics["pretrained"]}))

@@ -39,6 +39,12 @@ class InputProjection(nn.Module):
         if not trainable:
             self.register_buffer("folded", self._table().detach())
 
+    def refold(self) -> None:
+        """Recompute the folded table after ``linear`` or ``pairs`` changed outside training
+        (loading a projection trained in another home)."""
+        if not self.trainable:
+            self.folded = self._table().detach()
+
     def project(self, vectors: torch.Tensor) -> torch.Tensor:
         """The per-token definition; the folded table is this applied once per pair."""
         return nn.functional.normalize(self.linear(vectors), dim=-1) * self.scale

@@ -14,6 +14,7 @@ import lightning as L
 import torch
 
 from sensorclip.config import EncoderConfig, FeatureConfig, LossConfig, OptimConfig, typed
+from sensorclip.errors import SensorClipError
 from sensorclip.eval.retrieval import in_batch_accuracy, retrieval_metrics
 from sensorclip.model.encoder import SensorEncoder, TextProjection
 from sensorclip.model.features import InputProjection, LearnedInputs
@@ -63,6 +64,35 @@ class SensorClipModule(L.LightningModule):
         self.optim = typed(OptimConfig, optim)
         self.label_positives = label_positives
         self._outputs: list[dict[str, torch.Tensor]] = []
+
+    HOME_BUFFERS = ("encoder.features.inputs.pairs", "encoder.features.inputs.folded",
+                    "encoder.features.pair_xy")
+
+    def rehome(self, inputs: str, n_pairs: int, image_dim: int, pair_xy: torch.Tensor,
+               pair_embeddings: torch.Tensor | None = None, **_) -> SensorClipModule:
+        """This model, trained in one home, reading another home's (sensor, state) pairs: the
+        trained weights with the other home's frozen image embeddings and sensor positions
+        (arguments as ``SensorClipDataModule.model_inputs`` gives them). Only image-based
+        encoders can move: learned sensor embeddings belong to one home's sensor ids."""
+        self.check_transferable()
+        if image_dim != self.hparams.image_dim:
+            raise SensorClipError(
+                f"the checkpoint reads {self.hparams.image_dim}-d image embeddings but the other "
+                f"home's are {image_dim}-d: evaluate with the backbone it was trained with")
+        hparams = {**self.hparams, "n_pairs": n_pairs, "image_dim": image_dim}
+        moved = SensorClipModule(**hparams, pair_embeddings=pair_embeddings, pair_xy=pair_xy)
+        state = {k: v for k, v in self.state_dict().items() if k not in self.HOME_BUFFERS}
+        missing, unexpected = moved.load_state_dict(state, strict=False)
+        assert not unexpected and set(missing) <= set(self.HOME_BUFFERS), (missing, unexpected)
+        moved.encoder.features.inputs.refold()
+        return moved
+
+    def check_transferable(self) -> None:
+        if self.hparams.get("inputs", "image") != "image":
+            raise SensorClipError(
+                "model=learned cannot be evaluated in another home: its sensor and state "
+                "embeddings belong to the sensor ids of the home it was trained in; train an "
+                "image-based encoder (model=tiny|clip|dinov2|siglip|timm) to transfer")
 
     # -- forward --------------------------------------------------------------------------------
     def embed_sensor(self, batch) -> torch.Tensor:
