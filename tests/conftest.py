@@ -17,6 +17,10 @@ sys.path.insert(0, str(Path(__file__).parent))      # the helpers package (also 
 import sensorclip  # noqa: E402,F401  (registers the config schemas the option files inherit)
 from helpers import CONF  # noqa: E402
 from helpers.models import tiny_text_model  # noqa: E402
+from sensorclip.data.casas import attach_layout, parse_lines
+from sensorclip.data.homes import load_home
+from sensorclip.data.simulate import load_activity_model, simulate
+from sensorclip.train import train
 
 # A few simulated days, two paraphrases, small images: a data set in seconds.
 TINY_DATA = ["data.days=4", "captions.per_window=2", "text.package=null",
@@ -26,20 +30,17 @@ TINY_TRAIN = TINY_DATA + ["loader.batch_size=16", "callbacks.progress_bar=null"]
 
 @pytest.fixture(scope="session")
 def demo_home():
-    from sensorclip.data.homes import load_home
     return load_home("demo")
 
 
 @pytest.fixture(scope="session")
 def demo_log(demo_home):
     """A week of the demo home, simulated once per test session."""
-    from sensorclip.data.simulate import load_activity_model, simulate
     return simulate(demo_home, load_activity_model("demo"), days=7, seed=3)
 
 
 @pytest.fixture(scope="session")
 def demo_events(demo_log, demo_home):
-    from sensorclip.data.casas import attach_layout, parse_lines
     return attach_layout(parse_lines(demo_log.lines(), source="demo"), demo_home)
 
 
@@ -75,7 +76,6 @@ def compose_config(tiny_bert, shared_cache, tmp_path):
 def trained_run(tmp_path_factory, tiny_bert, shared_cache):
     """A run trained for two epochs on the tiny data set, two test days so that intervals over
     days exist: (run directory, its metrics)."""
-    from sensorclip.train import train
     run_dir = tmp_path_factory.mktemp("trained") / "run"
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name="train", overrides=TINY_TRAIN + [

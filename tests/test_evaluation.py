@@ -1,10 +1,13 @@
 import json
 import os
 
+import nbformat
 import numpy as np
 import pytest
 import torch
+from nbclient import NotebookClient
 from omegaconf import OmegaConf
+from sklearn.metrics import balanced_accuracy_score, f1_score
 
 from helpers import REPO
 from helpers.commands import run_module
@@ -47,7 +50,6 @@ def test_classification_metrics_by_hand_and_against_sklearn():
     assert m["x_macro_f1"] == pytest.approx((0.5 + 0.8 + 0) / 3)
     assert m["x_weighted_f1"] == pytest.approx((0.5 * 2 + 0.8 * 2 + 0) / 5)
     assert m["x_balanced_accuracy"] == pytest.approx((0.5 + 1 + 0) / 3)
-    from sklearn.metrics import balanced_accuracy_score, f1_score
     rng = np.random.default_rng(0)
     for _ in range(5):
         t, p = rng.integers(0, 6, 200), rng.integers(0, 7, 200)
@@ -159,8 +161,6 @@ def test_evaluate_cli_and_notebook(trained_run, tmp_path):
     assert "zero-shot" in result.stdout and "linear probe" in result.stdout
     assert json.loads((run / "metrics.json").read_text())["checkpoint"].endswith("last.ckpt")
 
-    import nbformat
-    from nbclient import NotebookClient
     notebook = nbformat.read(REPO / "notebooks" / "explore_run.ipynb", as_version=4)
     os.environ["SENSORCLIP_RUN"] = str(run)
     try:

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import yaml
 
 from sensorclip.data.homes import (
     Home,
@@ -48,7 +49,6 @@ def test_valid_layout_and_generated_descriptions(tmp_path):
 
 
 def test_json_layouts_work_too(tmp_path):
-    import yaml
     home = load_home(write(tmp_path, json.dumps(yaml.safe_load(VALID)), "home.json"))
     assert home.sensor_ids == ["M001", "D001"]
 

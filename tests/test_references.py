@@ -3,6 +3,7 @@ the zero-shot descriptions both sides share."""
 
 import numpy as np
 import pytest
+import torch
 
 from sensorclip.data.captions import build_phrasebook, home_labels
 from sensorclip.data.homes import load_home
@@ -23,7 +24,6 @@ def test_chance_matches_simulated_random_rankings():
     rng = np.random.default_rng(0)
     captions = rng.integers(0, 60, size=300)          # many windows share a caption
     expected = chance_retrieval(captions)
-    import torch
     sims = [retrieval_metrics(torch.as_tensor(rng.normal(size=(300, 16)), dtype=torch.float32),
                               torch.as_tensor(rng.normal(size=(300, 16)), dtype=torch.float32),
                               torch.as_tensor(captions)) for _ in range(40)]

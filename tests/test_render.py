@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
+from PIL import Image
 
-from sensorclip.config import RenderConfig
+from sensorclip.config import RenderConfig, VisionConfig
 from sensorclip.data.homes import parse_home
 from sensorclip.embed.render import (
     Canvas,
@@ -12,6 +13,7 @@ from sensorclip.embed.render import (
     render_home,
     sensor_state_pairs,
 )
+from sensorclip.embed.vision import VisionBackbone
 from sensorclip.errors import SensorClipError
 
 HOME = parse_home({
@@ -69,8 +71,6 @@ def test_marker_size_is_relative_to_the_plan():
 
 
 def test_border_markers_survive_the_backbone_preprocessing():
-    from sensorclip.config import VisionConfig
-    from sensorclip.embed.vision import VisionBackbone
     images, _ = render_home(HOME, RenderConfig(image_size=224), [("C1", "ON")])
     x, y, n = colour_centroid(images[0], (22, 150, 60))
     radius = np.sqrt(n / np.pi)
@@ -90,7 +90,6 @@ def test_rendering_is_deterministic_and_writes_a_contact_sheet():
 
 
 def test_floor_plan_background_and_transform(tmp_path):
-    from PIL import Image
     plan = tmp_path / "plan.png"
     Image.new("RGB", (400, 200), (10, 10, 200)).save(plan)
     home = parse_home({"name": "p", "size": [200, 100], "floor_plan": str(plan),

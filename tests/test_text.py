@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from helpers.models import tiny_text_model
 from sensorclip.config import TextEncoderConfig
@@ -27,7 +28,6 @@ def test_tiny_models_of_each_class_encode_normalised_vectors(tmp_path, kind, poo
 
 
 def test_mean_pooling_matches_a_manual_masked_mean(tiny_bert):
-    import torch
     encoder = TextEncoder(TextEncoderConfig(path=str(tiny_bert), device="cpu", package=None))
     tokens = encoder.tokenizer(TEXTS, padding=True, return_tensors="pt")
     with torch.no_grad():

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+from tokenizers import Tokenizer, models, pre_tokenizers
 
 WORDS = ("the a resident someone person moves walks is in on at to from near kitchen bedroom "
          "bathroom hallway office living room dining entrance fridge stove bed desk sofa door "
@@ -10,7 +15,6 @@ WORDS = ("the a resident someone person moves walks is in on at to from near kit
 
 
 def tiny_tokenizer(directory: Path, max_length: int = 64):
-    from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
     vocab = {tok: i for i, tok in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *WORDS])}
     core = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
@@ -23,7 +27,6 @@ def tiny_tokenizer(directory: Path, max_length: int = 64):
 
 def tiny_text_model(directory: Path, kind: str = "bert", seed: int = 0) -> Path:
     """Save a tiny random text model of the class that ``kind``'s pooling loads."""
-    import torch
     import transformers as tf
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -47,9 +50,7 @@ def tiny_text_model(directory: Path, kind: str = "bert", seed: int = 0) -> Path:
 
 def tiny_vision_model(directory: Path, family: str, seed: int = 0) -> Path:
     """Save a tiny random vision model of the real class, with a preprocessor config."""
-    import json
 
-    import torch
     import transformers as tf
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -73,8 +74,6 @@ def tiny_vision_model(directory: Path, family: str, seed: int = 0) -> Path:
 def tiny_timm_weights(path: Path, name: str = "vit_tiny_patch16_224", seed: int = 0) -> Path:
     """A timm ViT state dict saved as safetensors, standing in for downloaded weights."""
     import timm
-    import torch
-    from safetensors.torch import save_file
     torch.manual_seed(seed)
     model = timm.create_model(name, pretrained=False, num_classes=0)
     path.parent.mkdir(parents=True, exist_ok=True)
