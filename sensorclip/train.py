@@ -81,9 +81,23 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
+def objective(metrics: dict[str, Any], name: str | None) -> float | None:
+    """What a sweeper (``hparams_search=``) maximises: a validation metric, never a test one."""
+    if not name:
+        return None
+    if not name.startswith(("val_", "val/")):
+        raise SensorClipError(f"optimized_metric={name}: configurations are chosen on "
+                              "validation only; pick a val_* key of metrics.json")
+    if name not in metrics:
+        raise SensorClipError(f"optimized_metric={name} is not in metrics.json; choose one of "
+                              f"{sorted(k for k in metrics if k.startswith('val_'))}")
+    return float(metrics[name])
+
+
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
-def main(cfg: DictConfig) -> dict[str, Any]:
-    return run_cleanly(lambda: train(cfg))
+def main(cfg: DictConfig) -> float | None:
+    metrics = run_cleanly(lambda: train(cfg))
+    return run_cleanly(lambda: objective(metrics, cfg.get("optimized_metric")))
 
 
 if __name__ == "__main__":

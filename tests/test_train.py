@@ -12,9 +12,10 @@ from helpers import CONF
 from helpers.commands import assert_clean_failure, run_module
 from helpers.models import tiny_timm_weights, tiny_vision_model
 from sensorclip.config import GROUP_SCHEMAS, stage_configs, typed
+from sensorclip.errors import SensorClipError
 from sensorclip.model.losses import build_loss
 from sensorclip.runs import build_run
-from sensorclip.train import train
+from sensorclip.train import objective, train
 
 
 def fresh_run(compose_config, tmp_path, *overrides):
@@ -199,3 +200,28 @@ def test_data_parallel_on_two_cpu_processes_reports_once(tmp_path, tiny_bert):
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.count("run directory:") == 1
     assert (tmp_path / "logs" / "train" / "ddp" / "metrics.json").is_file()
+
+
+def test_sweeps_optimise_validation_metrics_only():
+    metrics = {"val_linear_probe_macro_f1": 0.7, "linear_probe_macro_f1": 0.9}
+    assert objective(metrics, "val_linear_probe_macro_f1") == 0.7
+    assert objective(metrics, None) is None
+    with pytest.raises(SensorClipError, match="validation only"):
+        objective(metrics, "linear_probe_macro_f1")
+    with pytest.raises(SensorClipError, match="not in metrics.json"):
+        objective(metrics, "val_bag_macro_f1")
+
+
+@pytest.mark.slow
+def test_optuna_search_runs_trials_and_reports_the_best(tmp_path, tiny_bert):
+    result = run_module(
+        "sensorclip.train", "-m", "hparams_search=optuna", "hydra.sweeper.n_trials=2",
+        "trainer=debug", "data.days=4", f"text.path={tiny_bert}", "text.package=null",
+        "render.image_size=64", f"paths.cache_dir={tmp_path}", f"paths.log_dir={tmp_path / 'l'}",
+        "eval.fewshot_k=[1]", "eval.fewshot_draws=1", "eval.bootstrap_resamples=100",
+        "callbacks.progress_bar=null")
+    assert result.returncode == 0, result.stderr[-2000:]
+    (results,) = (tmp_path / "l" / "sweeps").glob("*/optimization_results.yaml")
+    best = yaml.safe_load(results.read_text())
+    assert 0 < best["best_value"] <= 1 and "features" in best["best_params"]
+    assert len(list(results.parent.glob("*/metrics.json"))) == 2

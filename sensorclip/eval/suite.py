@@ -13,7 +13,9 @@ on any checkpoint of a run. All on the test split, nothing selected on it:
   and their coarse predictions are the fine ones mapped to coarse labels;
 - ``delta_*`` paired differences of macro-F1 with 95% intervals from resampling test days;
 - ``fewshot_{k}_macro_f1``: the probe fit on k labelled windows per class (mean and sd over
-  seeded draws), for the encoder and for the bag of events.
+  seeded draws), for the encoder and for the bag of events;
+- ``val_*``: the validation scores that configurations are chosen by (``optimized_metric``),
+  never the test ones.
 
 Fine labels unprefixed, coarse ones under ``coarse_``. Figures (``plots/``): confusion matrices,
 per-class recall of every method, a PCA map of the test embeddings and retrieval examples.
@@ -127,7 +129,7 @@ def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
         descriptions = label_descriptions(prep.home, level, prep.fine_names, prep.coarse_names,
                                           prep.coarse_of_fine, book)
         predictions[level] = {"names": names}
-        zero = _zero_shot(model, encoder, descriptions, names, test, level, prep, days, config,
+        zero = _zero_shot(model, encoder, descriptions, names, emb, level, prep, days, config,
                           prefix, metrics)
         predictions[level].update(zero)
         fitted = None if level == "fine" else (predictions["fine"], prep.coarse_of_fine)
@@ -142,17 +144,24 @@ def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
     return metrics
 
 
-def _zero_shot(model, encoder, descriptions, names, test, level, prep, days, config, prefix,
+def _zero_shot(model, encoder, descriptions, names, emb, level, prep, days, config, prefix,
                metrics) -> dict[str, np.ndarray]:
     """Zero-shot (and its keyword reference) on the scored windows: those whose label is not
-    background, among the non-background labels (all of them with eval.zeroshot_background)."""
+    background, among the non-background labels (all of them with eval.zeroshot_background).
+    Also scored on validation (``val_zeroshot_macro_f1``), for choosing configurations."""
     n = len(names)
     background = np.array([is_background(name) and not config.zeroshot_background
                            for name in names])
     candidates = np.flatnonzero(~background)
+    prototypes = project_descriptions(model, encoder, descriptions)
+    val = emb["val"]
+    val_scored = ~background[val[level]]
+    val_zero = nearest(val["sensor"][val_scored] @ prototypes.T, candidates)
+    metrics[f"{prefix}val_zeroshot_macro_f1"] = classification_metrics(
+        val[level][val_scored], val_zero, n, "")["macro_f1"]
+    test = emb["test"]
     scored = ~background[test[level]]
     truth = test[level][scored]
-    prototypes = project_descriptions(model, encoder, descriptions)
     zero = nearest(test["sensor"][scored] @ prototypes.T, candidates)
     metrics.update(classification_metrics(truth, zero, n, f"{prefix}zeroshot_"))
     metrics[f"{prefix}zeroshot_excluded_windows"] = int((~scored).sum())
@@ -186,6 +195,7 @@ def _probes(emb, untrained_emb, bags, truth, n, days, config, prefix, metrics,
                               features["val"]["sensor"], truth["val"], n, seed=config.seed)
             out[name] = probe.predict(features["test"]["sensor"])
             metrics[f"{prefix}{name}_C"] = probe.c
+            metrics[f"{prefix}val_{name}_macro_f1"] = probe.val_macro_f1
         else:
             fine_predictions, coarse_of_fine = fitted
             out[name] = coarse_of_fine[fine_predictions[name]]
