@@ -59,8 +59,8 @@ from sensorclip.config import (
 from sensorclip.data.casas import attach_layout, read_casas
 from sensorclip.data.dataset import windowed_data
 from sensorclip.data.homes import load_home
-from sensorclip.embed.render import pair_table, sensor_state_pairs
-from sensorclip.embed.text import TextEncoder
+from sensorclip.frozen.render import pair_table, sensor_state_pairs
+from sensorclip.frozen.text import TextEncoder
 from sensorclip.hardware import native_bf16_matmul
 from sensorclip.model.datamodule import EpochBatchSampler, LengthBucketSampler, WindowBatches
 from sensorclip.model.dropout import dropout

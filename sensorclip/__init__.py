@@ -1,7 +1,7 @@
 """sensorclip: contrastive alignment of smart-home sensor streams with language.
 
 The package tree follows the pipeline (docs/architecture.md): ``data`` (layouts, logs, windows,
-captions, caches) -> ``embed`` (floor-plan images, frozen vision and text encoders) ->
+captions, caches) -> ``frozen`` (floor-plan images, frozen vision and text encoders) ->
 ``pipeline`` (the cached stages) -> ``model`` (encoder, losses, Lightning glue) -> ``eval``
 (metrics, references, report) -> ``runs`` and the entry points ``prepare``, ``train``,
 ``evaluate``, ``report``.

@@ -1,7 +1,7 @@
 """The cached pipeline: raw log -> events -> windows -> captions -> text embeddings, and
 home layout -> (sensor, state) images -> vision embeddings.
 
-Each stage is a pure function of its inputs and config (``sensorclip.data``, ``sensorclip.embed``)
+Each stage is a pure function of its inputs and config (``sensorclip.data``, ``sensorclip.frozen``)
 stored in the content-addressed cache (``sensorclip.data.cache``): fresh entries are reused, so a
 second run only loads arrays. ``prepare`` runs the stages and returns a ``Prepared`` bundle of
 arrays, which the DataModule serves and the evaluation reads. ``python -m sensorclip.prepare``
@@ -34,7 +34,9 @@ from sensorclip.data.homes import Home, load_home
 from sensorclip.data.simulate import activity_model_path, load_activity_model, simulate
 from sensorclip.data.states import is_active
 from sensorclip.data.windows import Windows
-from sensorclip.embed.render import (
+from sensorclip.errors import CacheError, SensorClipError
+from sensorclip.files import file_digest, save_npz, texts_digest
+from sensorclip.frozen.render import (
     check_pairs_covered,
     contact_sheet,
     image_key,
@@ -42,10 +44,8 @@ from sensorclip.embed.render import (
     render_home,
     sensor_state_pairs,
 )
-from sensorclip.embed.text import TextEncoder, text_encoder_identity
-from sensorclip.embed.vision import VisionBackbone, vision_identity
-from sensorclip.errors import CacheError, SensorClipError
-from sensorclip.files import file_digest, save_npz, texts_digest
+from sensorclip.frozen.text import TextEncoder, text_encoder_identity
+from sensorclip.frozen.vision import VisionBackbone, vision_identity
 from sensorclip.plots import pca_2d, scatter_by_group
 
 # Bump a stage's version when its algorithm changes: the new key retires every old entry.

@@ -24,12 +24,12 @@ from sensorclip.data.cache import load_npz
 from sensorclip.data.casas import attach_layout, parse_lines, read_casas
 from sensorclip.data.homes import load_home
 from sensorclip.data.windows import split_days
-from sensorclip.embed.render import render_home
-from sensorclip.embed.text import TextEncoder
-from sensorclip.embed.vision import VisionBackbone
-from sensorclip.embed.weights import resolve_model_dir
 from sensorclip.errors import SensorClipError
 from sensorclip.files import save_npz
+from sensorclip.frozen.render import render_home
+from sensorclip.frozen.text import TextEncoder
+from sensorclip.frozen.vision import VisionBackbone
+from sensorclip.frozen.weights import resolve_model_dir
 from sensorclip.model.datamodule import SensorClipDataModule
 from sensorclip.pipeline import prepare
 

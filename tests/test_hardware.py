@@ -1,6 +1,6 @@
 from sensorclip import hardware
 from sensorclip.config import TextEncoderConfig, typed
-from sensorclip.embed.text import resolved_precision
+from sensorclip.frozen.text import resolved_precision
 
 
 def test_cpu_flags_are_read_from_cpuinfo(tmp_path):

@@ -4,7 +4,8 @@ from PIL import Image
 
 from sensorclip.config import RenderConfig, VisionConfig
 from sensorclip.data.homes import parse_home
-from sensorclip.embed.render import (
+from sensorclip.errors import SensorClipError
+from sensorclip.frozen.render import (
     Canvas,
     check_pairs_covered,
     contact_sheet,
@@ -13,8 +14,7 @@ from sensorclip.embed.render import (
     render_home,
     sensor_state_pairs,
 )
-from sensorclip.embed.vision import VisionBackbone
-from sensorclip.errors import SensorClipError
+from sensorclip.frozen.vision import VisionBackbone
 
 HOME = parse_home({
     "name": "box", "size": [200, 100],

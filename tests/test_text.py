@@ -4,8 +4,8 @@ import torch
 
 from helpers.models import tiny_text_model
 from sensorclip.config import TextEncoderConfig
-from sensorclip.embed.text import TextEncoder, text_encoder_identity
-from sensorclip.embed.weights import resolve_model_dir
+from sensorclip.frozen.text import TextEncoder, text_encoder_identity
+from sensorclip.frozen.weights import resolve_model_dir
 
 TEXTS = ["the resident moves in the kitchen", "someone is near the bed at night",
          "a person walks from the hallway to the office for about minutes"]

@@ -12,8 +12,8 @@ from sensorclip.config import (
 )
 from sensorclip.data.cache import load_npz
 from sensorclip.data.homes import load_home
-from sensorclip.embed.render import render_home
-from sensorclip.embed.vision import VisionBackbone, vision_identity
+from sensorclip.frozen.render import render_home
+from sensorclip.frozen.vision import VisionBackbone, vision_identity
 from sensorclip.pipeline import prepare
 
 

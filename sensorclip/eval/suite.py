@@ -32,7 +32,6 @@ import torch
 from sensorclip.config import EvalConfig, TextEncoderConfig
 from sensorclip.data.captions import build_phrasebook, home_labels
 from sensorclip.data.windows import SPLITS
-from sensorclip.embed.text import TextEncoder
 from sensorclip.eval.classification import classification_metrics, confusion
 from sensorclip.eval.probe import few_shot_macro_f1, fit_probe, majority_label
 from sensorclip.eval.references import (
@@ -44,6 +43,7 @@ from sensorclip.eval.references import (
 from sensorclip.eval.retrieval import retrieval_metrics
 from sensorclip.eval.zeroshot import is_background, label_descriptions, label_prototypes, nearest
 from sensorclip.files import atomic_write_text
+from sensorclip.frozen.text import TextEncoder
 from sensorclip.plots import confusion_figure, pca_2d, recall_bars, scatter_by_group
 
 if TYPE_CHECKING:       # eval takes a trained model; it does not depend on how one is built

@@ -6,7 +6,7 @@ Pooling follows each model's own recipe:
 - ``clip``: CLIP's projected ``text_embeds`` (the joint image-text space, 512-d for ViT-B/32);
 - ``siglip``: SigLIP's ``pooler_output`` with ``max_length`` padding, as SigLIP was trained.
 
-Weights are found by ``sensorclip.embed.weights`` (``text.path``, the package that ships the
+Weights are found by ``sensorclip.frozen.weights`` (``text.path``, the package that ships the
 default, the Hugging Face cache). ``text.precision=auto`` runs bf16 autocast where the CPU
 multiplies bf16 natively (``sensorclip.hardware``), fp32 elsewhere.
 """
@@ -21,13 +21,13 @@ from tqdm.auto import tqdm
 
 from sensorclip import hardware
 from sensorclip.config import TextEncoderConfig
-from sensorclip.embed.weights import (
+from sensorclip.errors import ModelNotAvailableError
+from sensorclip.frozen.weights import (
     missing_message,
     pick_device,
     resolve_model_dir,
     weights_fingerprint,
 )
-from sensorclip.errors import ModelNotAvailableError
 
 
 def resolved_precision(config: TextEncoderConfig) -> str:

@@ -25,14 +25,14 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from sensorclip.config import VisionConfig
-from sensorclip.embed.weights import (
+from sensorclip.errors import ModelNotAvailableError, SensorClipError
+from sensorclip.frozen.weights import (
     local_weights_file,
     optional_local_dir,
     pick_device,
     resolve_model_dir,
     weights_fingerprint,
 )
-from sensorclip.errors import ModelNotAvailableError, SensorClipError
 
 MEAN_STD = {
     "clip": ((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)),

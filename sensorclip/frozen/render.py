@@ -9,7 +9,7 @@ Marker shape follows the sensor type (motion: circle, door: square, item: triang
 diamond) and colour/fill the state (ON/OPEN/PRESENT: filled, saturated; OFF/CLOSE/ABSENT: a thick
 ring in another colour). Sizes are fractions of the image, so homes of any size look alike, and the
 plan sits inside a margin so that no marker touches the border; the backbones resize the square
-image without cropping (``sensorclip.embed.vision``), so nothing is lost either way. Output
+image without cropping (``sensorclip.frozen.vision``), so nothing is lost either way. Output
 depends only on the layout, the plan file and the config.
 
 State strings are normalised before lookup (``sensorclip.data.states``): case and stray
