@@ -23,6 +23,41 @@ from sensorclip.pipeline import Prepared, prepare
 from sensorclip.units import US_PER_DAY, US_PER_HOUR, US_PER_S
 
 
+def event_inputs(event_pair: torch.Tensor, event_time_us: torch.Tensor, pad_index: int,
+                 start: torch.Tensor, length: torch.Tensor) -> dict[str, torch.Tensor]:
+    """What the encoder reads of windows ``[start, start + length)``, padded to the longest:
+    each event's pair row (``pad_index`` after the end), validity, seconds since the previous
+    event (0 for the first) and hour of day."""
+    offsets = torch.arange(int(length.max()))
+    valid = offsets[None, :] < length[:, None]
+    position = (start[:, None] + offsets[None, :]).clamp(max=len(event_pair) - 1)
+    pair = torch.where(valid, event_pair[position], pad_index)
+    time_us = event_time_us[position]
+    delta = torch.zeros(valid.shape, dtype=torch.float32)
+    delta[:, 1:] = ((time_us[:, 1:] - time_us[:, :-1]) / US_PER_S).float()
+    delta = delta.masked_fill(~valid, 0)
+    hour = ((time_us % US_PER_DAY) / US_PER_HOUR).float()
+    return {"pair": pair, "valid": valid, "delta_s": delta, "hour": hour}
+
+
+def model_inputs(prep: Prepared) -> dict:
+    """How events enter the model (``SensorClipModule``'s input arguments): each pair's frozen
+    image embedding, or, without one (``model=learned``), its sensor and state codes for
+    trainable embeddings; and each pair's position in the home, in [0, 1]."""
+    home = prep.home
+    xy = np.array([home.sensors[s].xy for s, _ in prep.pairs], dtype=np.float32)
+    common = {"n_pairs": len(prep.pairs),
+              "pair_xy": torch.as_tensor(xy / np.asarray(home.size, dtype=np.float32))}
+    if prep.pair_embeddings is not None:
+        return {**common, "inputs": "image", "image_dim": int(prep.pair_embeddings.shape[1]),
+                "pair_embeddings": torch.as_tensor(prep.pair_embeddings, dtype=torch.float32)}
+    sensors = {sid: i for i, sid in enumerate(home.sensor_ids)}
+    states = sorted({state for _, state in prep.pairs})
+    codes = [(sensors[s], states.index(state)) for s, state in prep.pairs]
+    return {**common, "inputs": "learned", "image_dim": 0, "n_sensors": len(sensors),
+            "n_states": len(states), "pair_codes": torch.tensor(codes, dtype=torch.long)}
+
+
 class WindowBatches(Dataset):
     """``dataset[window indices]`` or ``dataset[(window indices, paraphrase columns)]`` -> one
     padded batch of tensors (plain indices: the first paraphrase of each window)."""
@@ -49,22 +84,13 @@ class WindowBatches(Dataset):
     def __getitem__(self, request) -> dict[str, torch.Tensor]:
         indices, columns = request if isinstance(request, tuple) else (request, None)
         index = torch.as_tensor(indices, dtype=torch.long)
-        start, length = self.start[index], self.length[index]
-        offsets = torch.arange(int(length.max()))
-        valid = offsets[None, :] < length[:, None]
-        position = (start[:, None] + offsets[None, :]).clamp(max=len(self.event_pair) - 1)
-        pair = torch.where(valid, self.event_pair[position], self.pad_index)
-        time_us = self.event_time_us[position]
-        delta = torch.zeros(valid.shape, dtype=torch.float32)
-        delta[:, 1:] = ((time_us[:, 1:] - time_us[:, :-1]) / US_PER_S).float()
-        delta = delta.masked_fill(~valid, 0)
-        hour = ((time_us % US_PER_DAY) / US_PER_HOUR).float()
+        batch = event_inputs(self.event_pair, self.event_time_us, self.pad_index,
+                             self.start[index], self.length[index])
         column = (torch.zeros(len(index), dtype=torch.long) if columns is None
                   else torch.as_tensor(columns, dtype=torch.long))
         caption = self.captions[index, column]
-        return {"pair": pair, "valid": valid, "delta_s": delta, "hour": hour,
-                "caption": caption, "text": self.text[caption].float(), "fine": self.fine[index],
-                "coarse": self.coarse[index], "window": index}
+        return {**batch, "caption": caption, "text": self.text[caption].float(),
+                "fine": self.fine[index], "coarse": self.coarse[index], "window": index}
 
 
 class EpochBatchSampler(torch.utils.data.Sampler):
@@ -164,27 +190,7 @@ class SensorClipDataModule(L.LightningDataModule):
 
     # -- what the model needs to know ------------------------------------------------------------
     def model_inputs(self) -> dict:
-        """How events enter the model (``SensorClipModule``'s input arguments): each pair's
-        frozen image embedding, or, without one (``model=learned``), its sensor and state codes
-        for trainable embeddings; and each pair's position."""
-        prep = self.prepared
-        common = {"n_pairs": len(prep.pairs), "pair_xy": self.pair_xy}
-        if prep.pair_embeddings is not None:
-            return {**common, "inputs": "image", "image_dim": int(prep.pair_embeddings.shape[1]),
-                    "pair_embeddings": torch.as_tensor(prep.pair_embeddings,
-                                                       dtype=torch.float32)}
-        sensors = {sid: i for i, sid in enumerate(prep.home.sensor_ids)}
-        states = sorted({state for _, state in prep.pairs})
-        codes = [(sensors[s], states.index(state)) for s, state in prep.pairs]
-        return {**common, "inputs": "learned", "image_dim": 0, "n_sensors": len(sensors),
-                "n_states": len(states), "pair_codes": torch.tensor(codes, dtype=torch.long)}
-
-    @property
-    def pair_xy(self) -> torch.Tensor:
-        """Sensor (x, y) of each pair, divided by the home's size: in [0, 1]."""
-        home = self.prepared.home
-        xy = np.array([home.sensors[s].xy for s, _ in self.prepared.pairs], dtype=np.float32)
-        return torch.as_tensor(xy / np.asarray(home.size, dtype=np.float32))
+        return model_inputs(self.prepared)
 
     @property
     def text_dim(self) -> int:
