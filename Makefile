@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 
 .PHONY: install test test-fast lint demo prepare images embeddings train evaluate sweep report \
-	compare bench clean
+	compare bench clean search annotate finetune finetune-curve embed
 
 install: $(STAMP)
 
@@ -54,6 +54,21 @@ report: install               ## table + chart of a multirun directory: make rep
 compare: install              ## the sweep above, then its report (newest sweep directory)
 	$(BIN)/python -m sensorclip.train -m $(COMPARE) $(ARGS)
 	$(BIN)/python -m sensorclip.report "$$(ls -td outputs/sweeps/*/ | head -1)"
+
+search: install               ## make search ARGS='ckpt_path=PATH query="someone cooking at night"'
+	$(BIN)/python -m sensorclip.search $(ARGS)
+
+annotate: install             ## make annotate ARGS="ckpt_path=PATH data.raw_path=LOG data.layout=milan"
+	$(BIN)/python -m sensorclip.annotate $(ARGS)
+
+finetune: install             ## make finetune ARGS="ckpt_path=PATH finetune.labels_fraction=0.1"
+	$(BIN)/python -m sensorclip.finetune $(ARGS)
+
+finetune-curve: install       ## pretrained vs scratch at 1%, 10%, 100% of labels: ARGS=ckpt_path=PATH
+	$(BIN)/python -m sensorclip.finetune -m finetune.labels_fraction=0.01,0.1,1.0 $(ARGS)
+
+embed: install                ## make embed ARGS="ckpt_path=PATH out=embeddings.npz"
+	$(BIN)/python -m sensorclip.embed $(ARGS)
 
 bench: install                ## speed figures at Milan scale -> bench.json (docs/performance.md)
 	$(BIN)/python scripts/bench.py $(ARGS)

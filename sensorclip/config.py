@@ -19,6 +19,7 @@ and ``typed`` turns a composed (or saved) node into the dataclass, which checks 
     optim       OptimConfig         AdamW + schedule
     loader      LoaderConfig        batching
     eval        EvalConfig          references, bootstrap, few-shot in the test evaluation
+    finetune    FinetuneConfig      a classifier on a trained encoder
 
 Trainer, logger and callbacks are Lightning classes built from ``_target_`` YAML; their presets
 inherit ``trainer/default.yaml``.
@@ -310,6 +311,30 @@ class EvalConfig:
             raise SensorClipError("eval.bootstrap_resamples must be at least 100")
 
 
+@dataclass
+class FinetuneConfig:
+    """An activity classifier on a trained encoder (``python -m sensorclip.finetune``)."""
+
+    labels_fraction: float = 1.0     # share of the training windows whose labels are used
+    freeze_encoder: bool = False     # true: train the linear head only
+    init: str = "both"               # pretrained | scratch | both (the comparison)
+    epochs: int = 15
+    lr: float = 1e-3                 # the classifier head
+    encoder_lr: float = 1e-4         # the encoder, when it is not frozen
+    weight_decay: float = 0.01
+    dropout: float = 0.1
+    batch_size: int = 64
+    seed: int = 0
+
+    def __post_init__(self):
+        if not 0 < self.labels_fraction <= 1:
+            raise SensorClipError(f"finetune.labels_fraction must be in (0, 1], got "
+                                  f"{self.labels_fraction}")
+        _choice("finetune.init", self.init, ("pretrained", "scratch", "both"))
+        if self.epochs < 1:
+            raise SensorClipError("finetune.epochs must be at least 1")
+
+
 # ---------------------------------------------------------------------------------------------
 # Registration and conversion
 
@@ -319,6 +344,7 @@ GROUP_SCHEMAS: dict[str, type] = {
     "text": TextEncoderConfig, "render": RenderConfig, "model": VisionConfig,
     "encoder": EncoderConfig, "features": FeatureConfig, "loss": LossConfig,
     "optim": OptimConfig, "loader": LoaderConfig, "eval": EvalConfig,
+    "finetune": FinetuneConfig,
 }
 STAGE_GROUPS = {"data": "data", "windows": "windows", "split": "split", "captions": "captions",
                 "text": "text", "render": "render", "vision": "model"}

@@ -77,6 +77,13 @@ class WindowBatches(Dataset):
     def __len__(self) -> int:
         return len(self.start)
 
+    def subset(self, rows: np.ndarray) -> WindowBatches:
+        """The same data, restricted to some of its windows."""
+        rows = torch.as_tensor(rows, dtype=torch.long)
+        return WindowBatches(self.event_pair, self.event_time_us, self.pad_index,
+                             self.start[rows], self.length[rows], self.captions[rows], self.text,
+                             self.fine[rows], self.coarse[rows])
+
     @property
     def paraphrases(self) -> int:
         return int(self.captions.shape[1])
