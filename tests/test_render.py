@@ -103,6 +103,45 @@ def test_floor_plan_background_and_transform(tmp_path):
         render_home(home, RenderConfig(floor_plan=str(tmp_path / "missing.png")))
 
 
+def plan_home(tmp_path, transform):
+    plan = tmp_path / "plan.png"
+    Image.new("RGB", (400, 200), (10, 10, 200)).save(plan)
+    return {"name": "p", "size": [200, 100], "floor_plan": str(plan),
+            "floor_plan_transform": transform,
+            "sensors": {"M1": {"room": "a", "xy": [100, 50], "type": "motion"},
+                        "M2": {"room": "a", "xy": [10, 10], "type": "motion"}}}
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), True], ids=["nan", "inf", "bool"])
+def test_a_floor_plan_transform_that_is_not_finite_is_refused(tmp_path, value):
+    with pytest.raises(SensorClipError, match="floor_plan_transform.*four finite numbers"):
+        parse_home(plan_home(tmp_path, [value, -2, 0, 200]))
+
+
+def test_sensors_off_the_floor_plan_are_refused_not_drawn_blank(tmp_path):
+    """Without the check every image would be the bare plan: identical, marker-less."""
+    home = parse_home(plan_home(tmp_path, [2, -2, 1000, 200]))
+    with pytest.raises(SensorClipError) as info:
+        render_home(home, RenderConfig(image_size=64))
+    message = str(info.value)
+    assert "2 sensor(s) fall outside the 400 x 200 floor plan" in message
+    assert "M1 at (1200, 100), M2 at (1020, 180)" in message and "floor_plan_transform" in message
+    shifted = parse_home(plan_home(tmp_path, [2, -2, 100, 200]))
+    assert len(render_home(shifted, RenderConfig(image_size=64))[0]) == 4
+    with pytest.raises(SensorClipError, match=r"^1 sensor\(s\).*M1 at \(500, 100\)"):
+        render_home(parse_home(plan_home(tmp_path, [4, -2, 100, 200])), RenderConfig(image_size=64))
+
+
+def test_a_floor_plan_too_large_to_draw_is_refused(tmp_path, monkeypatch):
+    home = parse_home(plan_home(tmp_path, [2, -2, 0, 200]))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 400 * 200 // 3)   # as a 20000 x 20000 plan
+    with pytest.raises(SensorClipError, match="plan.png is too large.*scale it down"):
+        render_home(home, RenderConfig(image_size=64))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 400 * 200 // 1.5)  # Pillow only warns here
+    with pytest.raises(SensorClipError, match="plan.png is too large"):
+        render_home(home, RenderConfig(image_size=64))
+
+
 def test_state_normalisation_and_uncovered_pairs():
     assert [normalise_state(s) for s in ("ON0", "ON`", "off5", "OPENED", "Closed", "ON")] == \
         ["ON", "ON", "OFF", "OPEN", "CLOSE", "ON"]

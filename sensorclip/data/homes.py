@@ -16,6 +16,7 @@ surfaces as one message naming the file, the field and the fix, not as a KeyErro
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -213,20 +214,24 @@ def parse_home(raw: Mapping[str, Any], source: Path | None = None) -> Home:
     transform = raw.get("floor_plan_transform")
     if transform is not None:
         if (not isinstance(transform, (list, tuple)) or len(transform) != 4
-                or not all(isinstance(v, (int, float)) for v in transform)
+                or not all(_finite_number(v) for v in transform)
                 or transform[0] == 0 or transform[1] == 0):
-            raise fail("floor_plan_transform", f"{transform!r} must be [sx, sy, ox, oy] with "
-                       "nonzero scales: pixel = (sx * x + ox, sy * y + oy)")
+            raise fail("floor_plan_transform", f"{transform!r} must be four finite numbers "
+                       "[sx, sy, ox, oy] with nonzero scales: pixel = (sx * x + ox, sy * y + oy)")
         transform = tuple(float(v) for v in transform)
     return Home(name=name.strip(), size=size, sensors=sensors, rooms=rooms, labels=labels,
                 descriptions=descriptions, floor_plan=floor_plan, floor_plan_transform=transform,
                 source=source)
 
 
+def _finite_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _pair(value, fail) -> tuple[float, float]:
     if (not isinstance(value, (list, tuple)) or len(value) != 2
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
-        raise fail(f"{value!r} must be two numbers [x, y]")
+            or not all(_finite_number(v) for v in value)):
+        raise fail(f"{value!r} must be two finite numbers [x, y]")
     return float(value[0]), float(value[1])
 
 
@@ -236,7 +241,7 @@ def _parse_rooms(raw, size, fail) -> dict[str, tuple[float, float, float, float]
     rooms = {}
     for name, rect in raw.items():
         if (not isinstance(rect, (list, tuple)) or len(rect) != 4
-                or not all(isinstance(v, (int, float)) for v in rect)):
+                or not all(_finite_number(v) for v in rect)):
             raise fail(f"rooms.{name}", f"{rect!r} must be [x0, y0, x1, y1]")
         x0, y0, x1, y1 = map(float, rect)
         if not (x0 < x1 and y0 < y1):

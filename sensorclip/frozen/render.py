@@ -20,6 +20,7 @@ zero vector.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -95,9 +96,13 @@ class Canvas:
         self.plan_box = (self.offset[0], self.offset[1], self.offset[0] + width * self.scale,
                          self.offset[1] + height * self.scale)
 
-    def point(self, xy) -> tuple[float, float]:
+    def plan_pixel(self, xy) -> tuple[float, float]:
+        """Layout coordinates -> pixel of the floor plan (or of the schematic's frame)."""
         sx, sy, ox, oy = self.transform
-        px, py = sx * xy[0] + ox, sy * xy[1] + oy
+        return sx * xy[0] + ox, sy * xy[1] + oy
+
+    def point(self, xy) -> tuple[float, float]:
+        px, py = self.plan_pixel(xy)
         return (self.offset[0] + px * self.scale, self.offset[1] + py * self.scale)
 
     def rect(self, box) -> tuple[float, float, float, float]:
@@ -142,6 +147,7 @@ def base_plan(home: Home, config: RenderConfig):
     if plan_path is not None:
         plan = _open_plan(Path(plan_path))
         canvas = Canvas(home, side, config.margin, plan_size=plan.size)
+        check_markers_on_plan(home, canvas, plan.size, Path(plan_path))
         box = [int(round(v)) for v in canvas.plan_box]
         image.paste(plan.resize((box[2] - box[0], box[3] - box[1]), Image.LANCZOS), box[:2])
         draw = ImageDraw.Draw(image)
@@ -156,9 +162,31 @@ def base_plan(home: Home, config: RenderConfig):
     return image, canvas
 
 
+def check_markers_on_plan(home: Home, canvas: Canvas, plan_size, plan_path: Path) -> None:
+    """Refuse a floor_plan_transform that puts sensors off the plan: their images would be the
+    bare plan, identical for every such pair, and be cached and trained on without a word."""
+    width, height = plan_size
+    pixels = {s.id: canvas.plan_pixel(s.xy) for s in home.sensors.values() if not s.is_numeric}
+    outside = {sid: (x, y) for sid, (x, y) in pixels.items()
+               if not (0 <= x <= width and 0 <= y <= height)}
+    if outside:
+        listed = ", ".join(f"{sid} at ({x:.0f}, {y:.0f})"
+                           for sid, (x, y) in list(outside.items())[:20])
+        raise SensorClipError(
+            f"{len(outside)} sensor(s) fall outside the {width} x {height} floor plan {plan_path}"
+            f": {listed}; fix floor_plan_transform [sx, sy, ox, oy] (pixel = sx * x + ox, "
+            f"sy * y + oy) in {home.source or 'the layout'}, or use the plan it was measured on")
+
+
 def _open_plan(path: Path):
     try:
-        return Image.open(path).convert("RGB")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(path).convert("RGB")
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise SensorClipError(f"floor plan {path} is too large to draw on ({exc}); scale it down: "
+                              "images are drawn at render.image_size x render.supersample pixels "
+                              "a side") from None
     except (OSError, UnidentifiedImageError) as exc:
         raise SensorClipError(f"floor plan {path} cannot be opened ({exc}); fix render.floor_plan "
                               "or the layout's floor_plan") from None
