@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 import numpy as np
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from sensorclip.errors import SensorClipError
 
@@ -46,6 +46,12 @@ def _choice(option: str, value, allowed) -> None:
         raise SensorClipError(f"{option} must be one of {list(allowed)}, got {value!r}")
 
 
+def _positive(group: str, **values) -> None:
+    for key, value in values.items():
+        if value <= 0:
+            raise SensorClipError(f"{group}.{key} must be positive, got {value}")
+
+
 # ---------------------------------------------------------------------------------------------
 # Data side
 
@@ -55,7 +61,7 @@ class DataConfig:
     """Where the event log comes from. The defaults are the embedded demo home."""
 
     name: str = "demo"
-    layout: str = "demo"               # a shipped layout name or a path to a YAML/JSON layout
+    layout: str | None = "demo"        # a shipped layout name or a path to a YAML/JSON layout
     source: str = "simulate"           # simulate | file
     raw_path: str | None = None        # the log file (source=file)
     format: str = "auto"               # auto | a | b | c
@@ -67,6 +73,10 @@ class DataConfig:
     start_date: str = "2024-03-04"     # simulate: first day
 
     def __post_init__(self):
+        if not self.layout:
+            raise SensorClipError("data.layout is required: pass data.layout=NAME (a shipped "
+                                  "layout: demo, milan, aruba, ...) or data.layout=PATH to the "
+                                  "log's home layout (YAML/JSON)")
         _choice("data.source", self.source, ("simulate", "file"))
         _choice("data.format", self.format, ("auto", "a", "b", "c"))
         _choice("data.unknown_sensors", self.unknown_sensors, ("error", "drop"))
@@ -157,6 +167,7 @@ class TextEncoderConfig:
 
     def __post_init__(self):
         _choice("text.pooling", self.pooling, TEXT_POOLINGS)
+        _positive("text", max_length=self.max_length, batch_size=self.batch_size)
         _choice("text.precision", self.precision, ("auto", "fp32", "bf16"))
 
 
@@ -199,6 +210,7 @@ class VisionConfig:
     allow_download: bool = True
 
     def __post_init__(self):
+        _positive("model", batch_size=self.batch_size)
         if self.family not in VISION_FAMILIES:
             raise SensorClipError(f"model.family must be one of {VISION_FAMILIES}, got "
                                   f"{self.family!r}; pick a backbone with "
@@ -228,6 +240,10 @@ class EncoderConfig:
     trainable_input_projection: bool = False
 
     def __post_init__(self):
+        _positive("encoder", d_model=self.d_model, n_layers=self.n_layers, n_heads=self.n_heads,
+                  d_ff=self.d_ff, head_hidden=self.head_hidden)
+        if not 0 <= self.dropout < 1:
+            raise SensorClipError(f"encoder.dropout must be in [0, 1), got {self.dropout}")
         if self.d_model % self.n_heads:
             raise SensorClipError(f"encoder.d_model ({self.d_model}) must be divisible by "
                                   f"encoder.n_heads ({self.n_heads})")
@@ -264,6 +280,8 @@ class LossConfig:
 
     def __post_init__(self):
         _choice("loss.kind", self.kind, ("clip", "siglip"))
+        _positive("loss", init_temperature=self.init_temperature, init_scale=self.init_scale,
+                  max_scale=self.max_scale)
 
 
 @dataclass
@@ -276,6 +294,12 @@ class OptimConfig:
 
     def __post_init__(self):
         self.betas = tuple(self.betas)
+        _positive("optim", lr=self.lr)
+        if self.weight_decay < 0 or not all(0 <= b < 1 for b in self.betas):
+            raise SensorClipError(f"optim.weight_decay must be >= 0 and optim.betas in [0, 1), "
+                                  f"got {self.weight_decay} and {list(self.betas)}")
+        if not (0 <= self.warmup_ratio <= 1 and 0 <= self.min_lr_ratio <= 1):
+            raise SensorClipError("optim.warmup_ratio and optim.min_lr_ratio must be in [0, 1]")
 
 
 @dataclass
@@ -288,6 +312,9 @@ class LoaderConfig:
                                             # | true | false
 
     def __post_init__(self):
+        _positive("loader", batch_size=self.batch_size, eval_batch_size=self.eval_batch_size)
+        if self.num_workers < 0:
+            raise SensorClipError(f"loader.num_workers must be >= 0, got {self.num_workers}")
         self.bucket_by_length = str(self.bucket_by_length).lower()
         _choice("loader.bucket_by_length", self.bucket_by_length, ("auto", "true", "false"))
 
@@ -365,14 +392,35 @@ def typed(schema: type[T], node: Any) -> T:
     group = next((g for g, s in GROUP_SCHEMAS.items() if s is schema), schema.__name__)
     try:
         merged = OmegaConf.merge(OmegaConf.structured(schema), _plain(node))
+        _check_finite(group, merged)
         return OmegaConf.to_object(merged)
+    except MissingMandatoryValue as exc:
+        key = f"{group}.{exc.full_key}" if exc.full_key else group
+        raise SensorClipError(f"{key} is required: pass {key}=VALUE on the command line") \
+            from None
     except OmegaConfBaseException as exc:
         raise SensorClipError(f"{group}: {str(exc).splitlines()[0]}") from None
 
 
+def _check_finite(group: str, node: DictConfig) -> None:
+    """NaN and inf pass the type check and most range checks (``nan <= 0`` is false)."""
+    for key, value in OmegaConf.to_container(node).items():
+        if any(isinstance(v, float) and not np.isfinite(v)
+               for v in (value if isinstance(value, list) else [value])):
+            raise SensorClipError(f"{group}.{key} must be a finite number, got {value}")
+
+
+def check_groups(cfg: Mapping[str, Any]) -> None:
+    """Type and range checks of every group of a composed config at once, so that a bad value
+    stops a run before its caches are built, not minutes later when its group is first used."""
+    for group, schema in GROUP_SCHEMAS.items():
+        if cfg.get(group) is not None:
+            typed(schema, cfg[group])
+
+
 def _plain(node: Any) -> Any:
     if isinstance(node, DictConfig):
-        return OmegaConf.to_container(node, resolve=True)
+        return OmegaConf.to_container(node, resolve=True, throw_on_missing=True)
     if is_dataclass(node):
         return asdict(node)
     return dict(node)
