@@ -136,8 +136,11 @@ def group_options(group):
                                    "model", "encoder", "features", "loss", "optim", "loader",
                                    "trainer", "logger", "callbacks", "experiment"])
 def test_every_group_option_composes_and_validates(compose_config, group):
+    needs = {"data/log": ["data.layout=demo"]}          # options that leave a key to the user
     for option in group_options(group):
-        resolved = OmegaConf.to_container(compose_config(f"{group}={option}"), resolve=True)
+        resolved = OmegaConf.to_container(compose_config(f"{group}={option}",
+                                                         *needs.get(f"{group}/{option}", [])),
+                                          resolve=True)
         stage_configs(resolved)                                  # typed stage configs
         for name in ("encoder", "features", "loss", "optim", "loader"):
             typed(GROUP_SCHEMAS[name], resolved[name])
