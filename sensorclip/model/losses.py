@@ -17,10 +17,35 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.distributed as dist
+import torch.distributed.nn.functional as distributed_functional
 from torch import nn
 from torch.nn import functional as F
 
 from sensorclip.config import LossConfig
+
+
+def gather_batch(*tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The global batch under data parallelism: each tensor from every process, in rank order
+    (unchanged in a single process).
+
+    Embeddings are gathered with their gradients: the backward pass returns to each process the
+    gradient of its own slice summed over all processes. Every process computes the same loss
+    on the global batch, so after DDP averages the parameter gradients, training follows the
+    loss of the whole global batch exactly as one process would, every window a negative of
+    every other across processes. Integer tensors (caption ids, labels) are gathered plainly.
+    """
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return tensors
+    gathered = []
+    for tensor in tensors:
+        if tensor.is_floating_point():
+            parts = distributed_functional.all_gather(tensor.contiguous())
+        else:
+            parts = [torch.empty_like(tensor) for _ in range(dist.get_world_size())]
+            dist.all_gather(parts, tensor.contiguous())
+        gathered.append(torch.cat(parts))
+    return tuple(gathered)
 
 
 def positive_mask(caption_ids: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:

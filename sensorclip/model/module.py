@@ -1,5 +1,8 @@
 """LightningModule: thin glue around SensorEncoder, the text projection and the loss.
 
+Training under data parallelism computes the contrastive loss on the global batch (every
+process's windows are negatives of every other's; ``losses.gather_batch``).
+
 Optimisation: AdamW with decoupled weight decay on matrices only (no decay on biases, norms, the
 CLS token, embeddings or the loss's temperature/bias), linear warm-up then cosine decay per step
 over the run's total optimizer steps. Validation and test embed the whole split and compute
@@ -18,7 +21,7 @@ from sensorclip.errors import SensorClipError
 from sensorclip.eval.retrieval import in_batch_accuracy, retrieval_metrics
 from sensorclip.model.encoder import SensorEncoder, TextProjection
 from sensorclip.model.features import InputProjection, LearnedInputs
-from sensorclip.model.losses import build_loss, positive_mask
+from sensorclip.model.losses import build_loss, gather_batch, positive_mask
 
 
 def warmup_cosine(step: int, total: int, warmup: int, floor: float) -> float:
@@ -120,7 +123,9 @@ class SensorClipModule(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         sensor, text = self(batch)
-        positives = self.positives(batch)
+        labels = batch[self.label_positives] if self.label_positives else batch["caption"]
+        sensor, text, caption, labels = gather_batch(sensor, text, batch["caption"], labels)
+        positives = positive_mask(caption, labels if self.label_positives else None)
         loss = self.loss_fn(sensor, text, positives)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss is {loss.item()} at step {self.global_step}")
