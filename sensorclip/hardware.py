@@ -1,33 +1,83 @@
 """Defaults that follow the host: bf16 where the CPU multiplies bf16 matrices natively.
 
-Measured figures for bf16 against fp32 are in docs/performance.md. Without native bf16 matrix
-units bf16 is not expected to gain, so fp32 stays the default there. The configs ask through the
-``if_native_bf16`` resolver (``trainer.precision: ${if_native_bf16:bf16-mixed,32-true}``) and the
-text encoder through ``text.precision=auto``; an explicit override (``trainer.precision=32-true``)
-always wins.
+Native means AMX-BF16 tiles or AVX512-BF16 instructions (x86 flags in /proc/cpuinfo); where the
+flags do not say (another architecture, no /proc/cpuinfo), a one-second probe times bf16 against
+fp32 matrix products and its verdict is cached per machine. Measured figures for bf16 against
+fp32 are in docs/performance.md. The configs ask through the ``if_native_bf16`` resolver
+(``trainer.precision: ${if_native_bf16:bf16-mixed,32-true}``) and the text encoder through
+``text.precision=auto``; an explicit override (``trainer.precision=32-true``) always wins.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import platform
+import time
 from functools import lru_cache
 from pathlib import Path
 
+import torch
 from omegaconf import OmegaConf
+
+NATIVE_BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
+X86_FLAGS = frozenset({"sse2", "avx", "avx2"})      # flags that show the list is x86's
+PROBE_SPEEDUP = 1.5                                 # bf16 must beat fp32 by this to be chosen
 
 
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
-    """The first CPU's feature flags (empty where /proc/cpuinfo does not exist)."""
+    """The first CPU's feature flags (x86 ``flags`` or ARM ``Features``; empty where
+    /proc/cpuinfo does not exist)."""
     try:
         lines = cpuinfo.read_text().splitlines()
     except OSError:
         return set()
     return next((set(line.split(":", 1)[1].split()) for line in lines
-                 if line.startswith("flags")), set())
+                 if line.startswith(("flags", "Features"))), set())
 
 
 @lru_cache(maxsize=1)
 def native_bf16_matmul() -> bool:
-    return "amx_bf16" in cpu_flags()
+    flags = cpu_flags()
+    if flags & NATIVE_BF16_FLAGS:
+        return True
+    if flags & X86_FLAGS:
+        return False                 # x86 without either: emulated, slower than fp32
+    return probe_cache().get("bf16_speedup", 0.0) >= PROBE_SPEEDUP
+
+
+def probe_cache(path: Path | None = None) -> dict:
+    """The probe's verdict for this machine, measured once and kept in the user's cache."""
+    path = path or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / \
+        "sensorclip" / "bf16_probe.json"
+    machine = f"{platform.machine()} {platform.processor()} torch {torch.__version__}"
+    try:
+        cached = json.loads(path.read_text())
+        if cached.get("machine") == machine:
+            return cached
+    except (OSError, ValueError):
+        pass
+    result = {"machine": machine, "bf16_speedup": measure_bf16_speedup()}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result))
+    except OSError:
+        pass                          # a read-only home: measure again next time
+    return result
+
+
+def measure_bf16_speedup(size: int = 512, seconds: float = 0.5) -> float:
+    """How many times faster a bf16 matrix product runs than an fp32 one, on the CPU."""
+    rates = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        a, b = (torch.randn(size, size).to(dtype) for _ in range(2))
+        a @ b
+        count, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            a @ b
+            count += 1
+        rates[dtype] = count / (time.perf_counter() - started)
+    return rates[torch.bfloat16] / rates[torch.float32]
 
 
 def if_native_bf16(native: str, otherwise: str) -> str:
