@@ -34,12 +34,16 @@ def evaluate_checkpoint(ckpt_path: str | Path, cache_dir: str | None = None,
     run = load_run(Path(ckpt_path), cache_dir=cache_dir, data=data)
     out = run.directory if data is None else run.directory / "transfer" / run.config["data"]["name"]
     out.mkdir(parents=True, exist_ok=True)
+
+    def record(metrics: dict[str, Any]) -> None:
+        metrics.update(describe_run(run.datamodule), checkpoint=str(run.checkpoint))
+        if data is not None:
+            metrics["train_home"] = load_home(run.config["train_data"]["layout"]).name
+        write_metrics(out, metrics)
+
     metrics = evaluate_model(run.model, run.datamodule, stage_configs(run.config)["text"],
-                             eval_config, out, untrained=build_model(run.config, run.datamodule))
-    metrics.update(describe_run(run.datamodule), checkpoint=str(run.checkpoint))
-    if data is not None:
-        metrics["train_home"] = load_home(run.config["train_data"]["layout"]).name
-    write_metrics(out, metrics)
+                             eval_config, out, untrained=build_model(run.config, run.datamodule),
+                             record=record)
     print_metrics(metrics, out)
     return metrics
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,13 @@ from sensorclip.model.module import SensorClipModule
 
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
+CHECKPOINT_KEYS = frozenset({"state_dict", "hyper_parameters"})
+# What a resume must keep: everything that shapes the data, the split or the model ...
+RESUME_KEYS = ("data", "windows", "split", "captions", "text", "render", "model", "encoder",
+               "features", "loss", "text_projection", "label_positives", "seed")
+# ... but for where and how fast the frozen encoders run
+RUNTIME_ONLY = frozenset({"text.device", "text.batch_size", "text.allow_download",
+                          "model.device", "model.batch_size", "model.allow_download"})
 
 
 @dataclass
@@ -130,13 +138,108 @@ def load_run(path: str | Path, checkpoint: str | Path | None = None,
 
 def load_checkpoint(checkpoint: Path) -> SensorClipModule:
     """The model of a checkpoint file, on the CPU; one clear error for a broken file."""
+    read_checkpoint(checkpoint)
     try:
-        return SensorClipModule.load_from_checkpoint(checkpoint, map_location="cpu")
-    except (RuntimeError, EOFError, KeyError, TypeError, ValueError,
-            pickle.UnpicklingError) as exc:
-        raise SensorClipError(f"{checkpoint} is not a readable sensorclip checkpoint "
-                              f"({exc.__class__.__name__}: {str(exc)[:200]}); pick another file "
-                              "in the run's checkpoints/ directory") from None
+        return SensorClipModule.load_from_checkpoint(checkpoint, map_location="cpu",
+                                                     weights_only=True)
+    except (RuntimeError, KeyError, TypeError, ValueError) as exc:
+        first_line = str(exc).strip().split("\n")[0][:200]
+        raise SensorClipError(f"{checkpoint} does not hold a sensorclip model "
+                              f"({exc.__class__.__name__}: {first_line}); pick another file in "
+                              "the run's checkpoints/ directory") from None
+
+
+def read_checkpoint(checkpoint: Path) -> dict[str, Any]:
+    """A checkpoint's contents, read by torch's weights-only loader: tensors and plain
+    containers, all a sensorclip checkpoint holds. Anything else could run code from the file
+    when unpickled, so it is refused, never loaded another way."""
+    try:
+        with warnings.catch_warnings():          # torch warns before failing on a broken file
+            warnings.simplefilter("ignore")
+            content = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise SensorClipError(f"{checkpoint} is not a sensorclip checkpoint: torch's safe "
+                              "loader refused it (not a checkpoint file, or it holds objects "
+                              "whose loading could run code from the file, which is unsafe); pick "
+                              "a .ckpt in a run's checkpoints/ directory") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise SensorClipError(f"{checkpoint} is not a readable checkpoint (empty, truncated or "
+                              f"not written by torch: {exc.__class__.__name__}); pick another "
+                              "file in the run's checkpoints/ directory") from None
+    if not isinstance(content, dict) or not content.keys() >= CHECKPOINT_KEYS:
+        raise SensorClipError(f"{checkpoint} is a torch file but not a sensorclip checkpoint "
+                              f"(it lacks {sorted(CHECKPOINT_KEYS)}); pick a .ckpt in a run's "
+                              "checkpoints/ directory")
+    return content
+
+
+def resume_checkpoint(resolved: Mapping[str, Any], run_dir: Path) -> Path | None:
+    """The checkpoint ``ckpt_path`` resumes from (None: a new run), checked before anything in
+    the run directory changes: it exists, it is a sensorclip checkpoint, and the config keeps
+    everything that shaped the run's data, split and model (``RESUME_KEYS``)."""
+    wanted = resolved.get("ckpt_path")
+    if not wanted:
+        return None
+    checkpoint = run_dir / "checkpoints" / "last.ckpt" if wanted == "last" \
+        else Path(wanted).expanduser()
+    if not checkpoint.is_file():
+        raise SensorClipError(_nothing_to_resume(str(wanted), checkpoint, run_dir))
+    read_checkpoint(checkpoint)
+    check_same_setup(run_dir_of(checkpoint), resolved, f"ckpt_path={wanted}")
+    return checkpoint
+
+
+def _nothing_to_resume(wanted: str, checkpoint: Path, run_dir: Path) -> str:
+    if wanted != "last":
+        return (f"ckpt_path={wanted} does not exist; pass ckpt_path=last with the run's "
+                "run_name, or the path of a .ckpt in a run's checkpoints/ directory")
+    if (run_dir / CONFIG_FILE).is_file():
+        return (f"run {run_dir.name} has no checkpoint to resume ({checkpoint} is missing: it "
+                "stopped before its first epoch ended); start it again without ckpt_path")
+    runs = existing_runs(run_dir.parent)
+    listed = ", ".join(runs[-20:]) if runs else "none"
+    return (f"ckpt_path=last: there is no run {run_dir.name!r} in {run_dir.parent} to resume "
+            f"(runs there: {listed}); pass run_name=NAME of one of them")
+
+
+def existing_runs(parent: Path) -> list[str]:
+    """Names of the run directories below ``parent`` (those holding a config.yaml), in order."""
+    if not parent.is_dir():
+        return []
+    return sorted(p.name for p in parent.iterdir() if (p / CONFIG_FILE).is_file())
+
+
+def check_same_setup(run_dir: Path, resolved: Mapping[str, Any], what: str) -> None:
+    """Refuse a resume whose config changes what the run was trained on, naming the keys."""
+    config_file = run_dir / CONFIG_FILE
+    if not config_file.is_file():
+        raise SensorClipError(f"{what}: {config_file} is missing, so the resume cannot be checked "
+                              "against the run's config; resume a run that sensorclip.train wrote")
+    saved = _setup(OmegaConf.to_container(OmegaConf.load(config_file), resolve=True))
+    now = _setup(resolved)
+    changed = [f"{key} ({saved.get(key)!r} in the run, {now.get(key)!r} now)"
+               for key in sorted(saved.keys() | now.keys()) if saved.get(key) != now.get(key)]
+    if changed:
+        raise SensorClipError(f"{what}: run {run_dir.name} was trained with another data, split "
+                              f"or model config: {', '.join(changed)}; resume with the run's "
+                              "values (drop those overrides) or train a new run_name")
+
+
+def _setup(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The values a resume must keep, flattened to dotted keys (schemas fill absent keys)."""
+    tree = {key: as_dict(typed(GROUP_SCHEMAS[key], cfg[key]))
+            if key in GROUP_SCHEMAS and cfg.get(key) is not None else cfg.get(key)
+            for key in RESUME_KEYS}
+    flat = dict(_flatten(tree))
+    return {key: value for key, value in flat.items() if key not in RUNTIME_ONLY}
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = ""):
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
 
 
 def default_checkpoint(run_dir: Path) -> Path:

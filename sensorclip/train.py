@@ -21,7 +21,7 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
-from sensorclip.config import EvalConfig, stage_configs, typed
+from sensorclip.config import EvalConfig, check_groups, stage_configs, typed
 from sensorclip.entrypoint import run_cleanly
 from sensorclip.errors import SensorClipError
 from sensorclip.eval.suite import evaluate_model
@@ -32,6 +32,7 @@ from sensorclip.runs import (
     build_run,
     describe_run,
     load_checkpoint,
+    resume_checkpoint,
     save_config,
     write_metrics,
 )
@@ -52,6 +53,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     resolved["paths"] = {k: str(Path(v).expanduser().resolve())
                          for k, v in resolved["paths"].items()}
     run_dir = Path(resolved["paths"]["output_dir"])
+    check_groups(resolved)
+    resume = resume_checkpoint(resolved, run_dir)      # before the run directory is touched
     save_config(run_dir, resolved)
     L.seed_everything(resolved["seed"], workers=True)
     run = build_run(resolved, run_dir)
@@ -60,7 +63,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         logger=instantiate_all(cfg.get("logger")) or False, default_root_dir=str(run_dir),
         plugins=[AtomicCheckpointIO()])
     try:
-        trainer.fit(run.model, datamodule=run.datamodule, ckpt_path=resolved.get("ckpt_path"))
+        trainer.fit(run.model, datamodule=run.datamodule, ckpt_path=resume)
     except FloatingPointError as exc:
         last = run_dir / "checkpoints" / "last.ckpt"
         kept = (f"the last good checkpoint is {last}; resume with run_name={run_dir.name} "
@@ -71,12 +74,15 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         return {}
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     model = load_checkpoint(Path(best)) if best else run.model.cpu()   # chosen on validation
+
+    def record(metrics: dict[str, Any]) -> None:
+        metrics.update(describe_run(run.datamodule), checkpoint=best or "final weights",
+                       seconds=round(time.perf_counter() - started, 1))
+        write_metrics(run_dir, metrics)
+
     metrics = evaluate_model(model, run.datamodule, stage_configs(resolved)["text"],
                              typed(EvalConfig, resolved["eval"]), run_dir,
-                             untrained=build_model(resolved, run.datamodule))
-    metrics.update(describe_run(run.datamodule), checkpoint=best or "final weights",
-                   seconds=round(time.perf_counter() - started, 1))
-    write_metrics(run_dir, metrics)
+                             untrained=build_model(resolved, run.datamodule), record=record)
     print_metrics(metrics, run_dir)
     return metrics
 

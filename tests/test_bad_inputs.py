@@ -5,12 +5,18 @@ clean message with a non-zero exit and never a traceback.
 """
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from omegaconf import OmegaConf
 
 from helpers.commands import assert_clean_failure, run_module
+from helpers.runs import untrained_run
 from sensorclip.config import (
+    GROUP_SCHEMAS,
     CaptionConfig,
     DataConfig,
     LoaderConfig,
@@ -19,12 +25,14 @@ from sensorclip.config import (
     TextEncoderConfig,
     VisionConfig,
     WindowConfig,
+    typed,
 )
 from sensorclip.data.cache import load_npz
 from sensorclip.data.casas import attach_layout, parse_lines, read_casas
 from sensorclip.data.homes import load_home
 from sensorclip.data.windows import split_days
 from sensorclip.errors import SensorClipError
+from sensorclip.evaluate import evaluate_checkpoint
 from sensorclip.files import save_npz
 from sensorclip.frozen.render import render_home
 from sensorclip.frozen.text import TextEncoder
@@ -32,6 +40,8 @@ from sensorclip.frozen.vision import VisionBackbone
 from sensorclip.frozen.weights import resolve_model_dir
 from sensorclip.model.datamodule import SensorClipDataModule
 from sensorclip.pipeline import prepare
+from sensorclip.runs import load_checkpoint, load_run, resume_checkpoint, save_config
+from sensorclip.train import train
 
 GOOD_LINE = "2024-01-01 07:00:00 M001 ON Cook begin"
 LAYOUT = """name: t
@@ -174,6 +184,36 @@ def test_empty_test_split_stops_evaluation(tmp_path):
     expect(dm.test_dataloader, "test split has no windows", "split.test")
 
 
+# --- config values -------------------------------------------------------------------------------
+
+CONFIG_CASES = [
+    ("loader", {"batch_size": 0}, "loader.batch_size must be positive, got 0"),
+    ("loader", {"num_workers": -1}, "loader.num_workers must be >= 0"),
+    ("optim", {"lr": float("nan")}, "optim.lr must be a finite number, got nan"),
+    ("optim", {"lr": -1e-3}, "optim.lr must be positive"),
+    ("optim", {"betas": [0.9, 1.5]}, "optim.betas in [0, 1)"),
+    ("windows", {"size": float("inf")}, "windows.size must be a finite number"),
+    ("encoder", {"n_heads": 0}, "encoder.n_heads must be positive"),
+    ("encoder", {"dropout": 1.0}, "encoder.dropout must be in [0, 1)"),
+    ("loss", {"init_temperature": 0.0}, "loss.init_temperature must be positive"),
+    ("captions", {"per_window": 0}, "captions.per_window must be >= 1"),
+    ("data", {"strict": "maybe"}, "data: Value 'maybe' is not a valid bool"),
+]
+
+
+@pytest.mark.parametrize("group, override, needle", CONFIG_CASES,
+                         ids=[f"{group}.{next(iter(o))}" for group, o, _ in CONFIG_CASES])
+def test_config_values_out_of_type_or_range(group, override, needle):
+    expect(lambda: typed(GROUP_SCHEMAS[group], override), needle)
+
+
+def test_training_checks_every_config_value_before_building_anything(compose_config, tmp_path):
+    cache = tmp_path / "fresh_cache"
+    expect(lambda: train(compose_config(f"paths.cache_dir={cache}", "optim.lr=nan")),
+           "optim.lr must be a finite number")
+    assert not cache.exists() and not (tmp_path / "run").exists()
+
+
 # --- models ----------------------------------------------------------------------------------
 
 def test_unknown_backbone_names():
@@ -256,6 +296,138 @@ def test_stale_cache_whose_provenance_does_not_match(tmp_path):
     record["spec"]["backbone"]["weights"] = "something else"
     (path.parent / "provenance.json").write_text(json.dumps(record))
     expect(lambda: reload_vision(tmp_path), str(path.parent), "does not match", "delete")
+
+
+# --- checkpoints, runs and resumes ---------------------------------------------------------------
+
+def torch_file(path, content):
+    torch.save(content, path)
+    return path
+
+
+def empty(path):
+    path.write_bytes(b"")
+    return path
+
+
+def random_bytes(path):
+    path.write_bytes(os.urandom(4096))
+    return path
+
+
+def truncated(path, keep=5000):
+    torch_file(path, {"state_dict": {"w": torch.zeros(4096)}, "hyper_parameters": {}})
+    path.write_bytes(path.read_bytes()[:keep])
+    return path
+
+
+def truncated_early(path):
+    return truncated(path, keep=1000)
+
+
+def other_torch_file(path):
+    return torch_file(path, {"weights": torch.zeros(3)})
+
+
+@pytest.mark.parametrize("make, needle", [
+    (empty, "not a readable checkpoint"), (random_bytes, "safe loader refused it"),
+    (truncated, "not a readable checkpoint"), (truncated_early, "not a readable checkpoint"),
+    (other_torch_file, "not a sensorclip checkpoint")],
+    ids=["empty", "random_bytes", "truncated", "truncated_early", "other_torch_file"])
+def test_broken_checkpoints(tmp_path, make, needle):
+    path = make(tmp_path / "x.ckpt")
+    message = expect(lambda: load_checkpoint(path), str(path), needle, "checkpoints/")
+    assert "\n" not in message
+
+
+class RunsCode:
+    """What a crafted checkpoint would run when unpickled without torch's safe loader."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_crafted_checkpoint_is_refused_and_never_run(tmp_path):
+    marker = tmp_path / "code-ran"
+    path = torch_file(tmp_path / "x.ckpt", {"state_dict": {}, "hyper_parameters": RunsCode(marker)})
+    message = expect(lambda: load_checkpoint(path), "not a sensorclip checkpoint", "unsafe")
+    assert "weights_only" not in message and not marker.exists()
+
+
+def test_evaluating_a_broken_checkpoint_from_elsewhere_builds_no_cache(compose_config, tmp_path,
+                                                                      monkeypatch):
+    """The checkpoint is opened before any cache is built, and the run's own cache is used."""
+    recorded = tmp_path / "recorded_cache"
+    run_dir = tmp_path / "run"
+    resolved = OmegaConf.to_container(compose_config(f"paths.cache_dir={recorded}"), resolve=True)
+    save_config(run_dir, resolved)
+    (run_dir / "checkpoints").mkdir()
+    (run_dir / "checkpoints" / "epoch000.ckpt").write_bytes(b"")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    expect(lambda: evaluate_checkpoint("../run/checkpoints/epoch000.ckpt"), "epoch000.ckpt",
+           "not a readable checkpoint")
+    assert not recorded.exists() and list(elsewhere.iterdir()) == []
+
+
+def test_a_run_is_loaded_with_the_cache_it_recorded(compose_config, shared_cache, tmp_path,
+                                                    monkeypatch):
+    checkpoint = untrained_run(compose_config(), tmp_path / "run")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SENSORCLIP_CACHE", str(tmp_path / "another_cache"))
+    run = load_run(checkpoint)
+    assert run.datamodule.cache_dir == str(shared_cache) and run.checkpoint == checkpoint
+    assert not (tmp_path / "another_cache").exists()
+
+
+def fake_run(compose_config, run_dir, *overrides):
+    """A run directory as training leaves it: its config.yaml, a checkpoint and metrics.json."""
+    save_config(run_dir, OmegaConf.to_container(
+        compose_config(f"paths.output_dir={run_dir}", *overrides), resolve=True))
+    (run_dir / "checkpoints").mkdir()
+    torch_file(run_dir / "checkpoints" / "last.ckpt", {"state_dict": {}, "hyper_parameters": {}})
+    (run_dir / "metrics.json").write_text('{"n_test_windows": 977}')
+    return {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+
+
+def test_a_resume_that_changes_data_split_or_model_is_refused_before_touching_the_run(
+        compose_config, tmp_path):
+    run_dir = tmp_path / "runs" / "T0"
+    before = fake_run(compose_config, run_dir)
+    message = expect(lambda: train(compose_config(
+        f"paths.output_dir={run_dir}", "trainer=debug", "ckpt_path=last", "split.seed=7",
+        "encoder.d_model=512", "optim.lr=0.001")),
+        "ckpt_path=last", "run T0", "split.seed (42 in the run, 7 now)",
+        "encoder.d_model (128 in the run, 512 now)", "new run_name")
+    assert "optim.lr" not in message
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+
+
+def test_a_resume_may_change_how_it_trains(compose_config, tmp_path):
+    run_dir = tmp_path / "runs" / "T0"
+    fake_run(compose_config, run_dir)
+    resolved = OmegaConf.to_container(compose_config(
+        f"paths.output_dir={run_dir}", "ckpt_path=last", "optim.lr=0.001", "trainer.max_epochs=9",
+        "loader.batch_size=8", "eval.bootstrap_resamples=200", "text.device=cpu",
+        f"paths.cache_dir={tmp_path / 'moved_cache'}"), resolve=True)
+    assert resume_checkpoint(resolved, run_dir) == run_dir / "checkpoints" / "last.ckpt"
+
+
+def test_resuming_a_run_that_does_not_exist_lists_the_runs(compose_config, tmp_path):
+    runs = tmp_path / "runs"
+    for name in ("2026-01-01_10-00-00", "baseline"):
+        fake_run(compose_config, runs / name)
+    expect(lambda: train(compose_config(f"paths.output_dir={runs / 'typo'}", "trainer=debug",
+                                        "ckpt_path=last")),
+           "no run 'typo'", "2026-01-01_10-00-00, baseline", "run_name=NAME")
+    assert not (runs / "typo").exists()
+    expect(lambda: train(compose_config(f"paths.output_dir={runs / 'baseline'}",
+                                        f"ckpt_path={runs / 'nope.ckpt'}")),
+           "nope.ckpt does not exist")
 
 
 # --- entry points: clean message, non-zero exit, no traceback -------------------------------------

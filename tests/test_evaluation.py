@@ -11,8 +11,10 @@ from sklearn.metrics import balanced_accuracy_score, f1_score
 
 from helpers import REPO
 from helpers.commands import run_module
+from helpers.runs import untrained_run
 from sensorclip.config import DataConfig, EvalConfig, stage_configs
 from sensorclip.errors import SensorClipError
+from sensorclip.eval import suite
 from sensorclip.eval.classification import classification_metrics, confusion
 from sensorclip.eval.probe import fit_probe, majority_label
 from sensorclip.eval.report import write_report
@@ -20,6 +22,7 @@ from sensorclip.eval.retrieval import retrieval_metrics
 from sensorclip.eval.suite import evaluate_model
 from sensorclip.eval.zeroshot import label_prototypes, zero_shot_predict
 from sensorclip.evaluate import evaluate_checkpoint
+from sensorclip.plots import confusion_figure, recall_bars, scatter_by_group
 from sensorclip.runs import build_run, load_run
 from sensorclip.train import train
 
@@ -117,6 +120,37 @@ def test_report_on_a_fake_multirun(tmp_path):
     assert "[-0.100, +0.050]" in markdown
     assert (tmp_path / "report.csv").read_text().count("\n") == 3
     assert (tmp_path / "report.png").stat().st_size > 1000
+
+
+def test_dollar_signs_in_names_are_drawn_as_text_in_every_plot(tmp_path):
+    """A '$' in a home name, a label or an override would start matplotlib's math text."""
+    names = ["$Cook_$", "Meal_Prep$ $", r"$\x$"]             # invalid as math text
+    truth, predicted = np.array([0, 1, 2, 2]), np.array([0, 2, 2, 1])
+    scatter_by_group(np.random.default_rng(0).normal(size=(4, 2)), names + names[:1],
+                     tmp_path / "map.png", "home $a_$ pairs", labels=names + ["$_$"])
+    confusion_figure(confusion(truth, predicted, 3), names, tmp_path / "c.png", "$a_$")
+    recall_bars({"zero-shot $_$": (truth, predicted)}, names, tmp_path / "r.png", "$a_$")
+    (tmp_path / "sweep" / "0").mkdir(parents=True)
+    (tmp_path / "sweep" / "0" / "metrics.json").write_text(json.dumps({"backbone": "x"}))
+    (tmp_path / "sweep" / "0" / ".hydra").mkdir()
+    (tmp_path / "sweep" / "0" / ".hydra" / "overrides.yaml").write_text("- data.name=$a_$\n")
+    write_report(tmp_path / "sweep")
+    assert all((tmp_path / name).stat().st_size > 1000 for name in ("map.png", "c.png", "r.png",
+                                                                   "sweep/report.png"))
+
+
+def test_metrics_json_is_written_before_any_figure(compose_config, tmp_path, monkeypatch):
+    """A figure that fails must not cost the numbers (train: test_hardening)."""
+    checkpoint = untrained_run(compose_config(), tmp_path / "run")
+    monkeypatch.setattr(suite, "write_figures", fail_drawing)
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        evaluate_checkpoint(checkpoint, eval_config=EvalConfig(references=False))
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved["n_test_windows"] > 0 and saved["checkpoint"] == str(checkpoint)
+
+
+def fail_drawing(*args, **kwargs):
+    raise RuntimeError("drawing failed")
 
 
 @pytest.mark.slow

@@ -1,10 +1,12 @@
 """Crashes, resumes and determinism of training (CPU, tiny models)."""
 
+import json
 
 import pytest
 import torch
 
 from sensorclip.errors import SensorClipError
+from sensorclip.eval import suite
 from sensorclip.train import train
 
 pytestmark = pytest.mark.slow
@@ -62,3 +64,15 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(compose
     state = torch.load(tmp_path / "nan" / "checkpoints" / "last.ckpt", weights_only=False)
     assert all(torch.isfinite(v).all() for v in state["state_dict"].values()
                if v.is_floating_point())
+
+
+def test_training_writes_metrics_before_any_figure(compose_config, tmp_path, monkeypatch):
+    """A figure that fails after training must not cost the numbers."""
+    def fail_drawing(*args, **kwargs):
+        raise RuntimeError("drawing failed")
+
+    monkeypatch.setattr(suite, "write_figures", fail_drawing)
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        train(compose_config("trainer=debug", f"paths.output_dir={tmp_path / 'run'}"))
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved["n_test_windows"] > 0 and saved["checkpoint"].endswith(".ckpt")

@@ -18,6 +18,7 @@ import yaml
 
 from sensorclip.errors import SensorClipError
 from sensorclip.files import atomic_write_text
+from sensorclip.plots import plain
 
 # each figure followed by its references (eval.suite): a run is read against them, not alone
 COLUMNS = ("recall@5_sensor_to_text", "untrained_recall@5_sensor_to_text", "chance_recall@5",
@@ -92,7 +93,7 @@ def bar_chart(rows: list[dict[str, Any]], path: Path) -> Path:
     for k, metric in enumerate(CHART):
         values = [r[metric] if r[metric] is not None else 0 for r in rows]
         ax.bar(x + (k - (len(CHART) - 1) / 2) * width, values, width, label=metric)
-    ax.set_xticks(x, [label.replace(" ", "\n") for label in labels], fontsize=7)
+    ax.set_xticks(x, [plain(label).replace(" ", "\n") for label in labels], fontsize=7)
     ax.set_ylim(0, 1)
     ax.set_ylabel("test score (references beside each figure)")
     ax.set_title("sweep comparison (test split)", fontsize=10)

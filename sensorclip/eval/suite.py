@@ -23,6 +23,7 @@ per-class recall of every method, a PCA map of the test embeddings and retrieval
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,10 +102,12 @@ def bag_features(prep: Prepared) -> dict[str, np.ndarray]:
 
 def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
                    text_config: TextEncoderConfig, eval_config: EvalConfig | None = None,
-                   run_dir: Path | None = None,
-                   untrained: SensorClipModule | None = None) -> dict[str, Any]:
+                   run_dir: Path | None = None, untrained: SensorClipModule | None = None,
+                   record: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Every test metric of ``model`` beside its references (``untrained``: the same model
-    before training; without it, or with ``eval.references=false``, those keys are absent)."""
+    before training; without it, or with ``eval.references=false``, those keys are absent).
+    ``record(metrics)`` (writing metrics.json) runs before the figures go to ``run_dir/plots``,
+    so that a figure that fails never costs the numbers."""
     config = eval_config or EvalConfig()
     prep = datamodule.prepared
     emb = embed_splits(model, datamodule)
@@ -139,6 +142,8 @@ def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
         if level == "fine" and references:
             _few_shot(emb, bags, truth, len(names), config, metrics)
     metrics["n_test_windows"] = int(len(test["sensor"]))
+    if record is not None:
+        record(metrics)
     if run_dir is not None:
         write_figures(Path(run_dir) / "plots", prep, emb, predictions)
     return metrics
