@@ -49,7 +49,7 @@ from sensorclip.frozen.vision import VisionBackbone, vision_identity
 from sensorclip.plots import pca_2d, scatter_by_group
 
 # Bump a stage's version when its algorithm changes: the new key retires every old entry.
-STAGE_VERSIONS = {"simulate": 1, "events": 1, "windows": 1, "captions": 2, "text": 1,
+STAGE_VERSIONS = {"simulate": 1, "events": 2, "windows": 1, "captions": 2, "text": 1,
                   "images": 1, "vision": 1}
 STAGES = ("data", "text", "images", "vision")
 
@@ -90,10 +90,7 @@ def stage_log(data: DataConfig, home: Home, cache: Cache) -> tuple[Path, Path | 
         if not data.raw_path:
             raise SensorClipError(f"data={data.name} reads a real log: pass data.raw_path=PATH "
                                   "to the CASAS 'data' file (the logs are not redistributable)")
-        path = Path(data.raw_path).expanduser()
-        if not path.is_file():
-            raise SensorClipError(f"data.raw_path={path} does not exist; point it at the log")
-        return path, None, False
+        return _log_file(Path(data.raw_path).expanduser()), None, False
     if data.source != "simulate":
         raise SensorClipError(f"data.source must be simulate or file, got {data.source!r}")
     model = load_activity_model(data.activity_model)
@@ -109,6 +106,19 @@ def stage_log(data: DataConfig, home: Home, cache: Cache) -> tuple[Path, Path | 
 
     entry, built = cache.get_or_build("simulate", spec, build)
     return entry / "log.txt", entry, built
+
+
+def _log_file(path: Path) -> Path:
+    """The user's log, refused early when it is not a regular file (a pipe would block)."""
+    if path.is_dir():
+        raise SensorClipError(f"data.raw_path={path} is a directory; point it at the log file "
+                              "in it (a CASAS data set's 'data' file)")
+    if path.exists() and not path.is_file():
+        raise SensorClipError(f"data.raw_path={path} is not a regular file (a pipe or a device); "
+                              "point it at the log file")
+    if not path.exists():
+        raise SensorClipError(f"data.raw_path={path} does not exist; point it at the log")
+    return path
 
 
 def stage_events(log_path: Path, data: DataConfig, home: Home, cache: Cache):

@@ -67,9 +67,12 @@ def print_summary(prep: Prepared, seconds: float) -> None:
         facts.add_row("windows", ", ".join(f"{k} {v:,}" for k, v in info["windows"].items()))
         facts.add_row("unique captions", f"{info['unique_captions']:,} "
                                          f"({info['captions_per_window']} per window)")
-        problems = {k: report[k] for k in ("skipped", "out_of_order", "unclosed_spans",
-                                           "unmatched_ends", "dropped_unknown_sensors")
+        problems = {k: report[k] for k in ("skipped", "out_of_order", "duplicate_events",
+                                           "time_jumps", "unclosed_spans", "unmatched_ends",
+                                           "dropped_unknown_sensors")
                     if report[k]}
+        if report["time_jumps"]:
+            problems["largest_gap_days"] = report["largest_gap_days"]
         if problems:
             facts.add_row("log issues", json.dumps(problems))
     if "text_dim" in info:

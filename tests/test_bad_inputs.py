@@ -4,8 +4,11 @@ In-process cases check the exception text; the CLI cases check that the entry po
 clean message with a non-zero exit and never a traceback.
 """
 
+import codecs
+import gzip
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +43,7 @@ from sensorclip.frozen.vision import VisionBackbone
 from sensorclip.frozen.weights import resolve_model_dir
 from sensorclip.model.datamodule import SensorClipDataModule
 from sensorclip.pipeline import prepare
+from sensorclip.prepare import print_summary
 from sensorclip.runs import load_checkpoint, load_run, resume_checkpoint, save_config
 from sensorclip.train import train
 
@@ -130,6 +134,63 @@ def test_sensor_missing_from_layout(tmp_path):
 def test_unsorted_lines_and_open_spans_are_reported_not_fatal(tmp_path):
     events = parse_lines(["2024-01-01 07:00:05 M001 ON Cook begin", "2024-01-01 07:00:01 M001 OFF"])
     assert events.report.out_of_order == 1 and events.report.unclosed_spans == 1
+
+
+def test_a_byte_order_mark_is_not_a_bad_timestamp(tmp_path):
+    text = GOOD_LINE + "\n2024-01-01 07:00:01 M001 OFF Cook end\n"
+    assert len(read_casas(log(tmp_path, raw=codecs.BOM_UTF8 + text.encode()))) == 2
+    assert len(read_casas(log(tmp_path, raw=text.encode("utf-16")))) == 2
+
+
+def test_gzipped_logs_are_read_as_they_are(tmp_path):
+    lines = [GOOD_LINE, "2024-01-01 07:00:01 M002 ON", "2024-01-01 07:00:02 M001 OFF Cook end"]
+    packed = gzip.compress(("\n".join(lines) + "\n").encode())
+    (tmp_path / "log.txt.gz").write_bytes(packed)
+    events = read_casas(tmp_path / "log.txt.gz")
+    assert events.time.tolist() == read_casas(log(tmp_path, *lines)).time.tolist()
+    (tmp_path / "cut.gz").write_bytes(packed[:20])
+    expect(lambda: read_casas(tmp_path / "cut.gz"), "cut.gz", "gzip", "does not decompress")
+
+
+def test_a_zipped_log_says_unzip_it(tmp_path):
+    with zipfile.ZipFile(tmp_path / "milan.zip", "w") as archive:
+        archive.writestr("milan/data", GOOD_LINE + "\n")
+    expect(lambda: read_casas(tmp_path / "milan.zip"), "zip archive", "unzip it")
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_a_log_path_that_is_not_a_file(tmp_path, kind):
+    path = tmp_path / "data"
+    if kind == "directory":
+        path.mkdir()
+    else:
+        os.mkfifo(path)
+    needle = "is a directory" if kind == "directory" else "not a regular file"
+    expect(lambda: prepare(DataConfig(source="file", raw_path=str(path)), WindowConfig(),
+                           SplitConfig(), CaptionConfig(), cache_dir=tmp_path / "c",
+                           stages=("data",)),
+           f"data.raw_path={path}", needle)
+    expect(lambda: load_home(path), str(path), needle, "data.layout=PATH")
+
+
+def test_duplicated_and_time_shifted_lines_are_reported(tmp_path, demo_log, capsys):
+    """Both still parse, so they are counted where the user looks: the prepare summary."""
+    lines = demo_log.lines()
+    half = len(lines) // 2
+    doubled = parse_lines(lines + lines[:100])
+    shifted = parse_lines(lines[:half] + [line.replace("2024-", "2025-", 1)
+                                          for line in lines[half:]])
+    assert doubled.report.duplicate_events == 100 and doubled.report.time_jumps == 0
+    assert shifted.report.time_jumps == 1 and shifted.report.largest_gap_days > 360
+    assert parse_lines(lines).report.duplicate_events == 0
+    path = log(tmp_path, *(lines[:half] + lines[:100] + [line.replace("2024-", "2025-", 1)
+                                                         for line in lines[half:]]))
+    prep = prepare(DataConfig(source="file", raw_path=str(path)), WindowConfig(), SplitConfig(),
+                   CaptionConfig(per_window=1), cache_dir=tmp_path / "c", stages=("data",))
+    print_summary(prep, 0.0)
+    printed = capsys.readouterr().out
+    for needle in ('"duplicate_events": 100', '"time_jumps": 1', '"largest_gap_days": 36'):
+        assert needle in printed, printed
 
 
 # --- layouts -----------------------------------------------------------------------------------

@@ -19,6 +19,11 @@ Begin/end spans (format a) follow one documented rule, applied after sorting:
 - an ``X end`` with no open X is ignored and counted;
 - a span still open at the end of the log closes at the last event and is counted as unclosed.
 
+The file may be gzipped (read as it is) and start with a byte-order mark. What looks like a
+mistake in the log but still parses is counted in the report, not refused: lines out of order,
+duplicated events (a log concatenated with itself) and jumps of more than a day between
+consecutive events (a part of the log shifted in time).
+
 Numeric sensors (temperature and other analog channels) never enter the token stream: their
 readings go to a separate ``NumericReadings`` table. A sensor is numeric when its layout type says
 so, or else when most of its readings parse as numbers (one stray number does not flip it).
@@ -26,7 +31,10 @@ so, or else when most of its readings parse as numbers (one stray number does no
 
 from __future__ import annotations
 
+import codecs
+import gzip
 import re
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +50,9 @@ FORMATS = ("a", "b", "c")
 MARKERS = ("begin", "end")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME = re.compile(r"^\d{1,2}:\d{2}:\d{2}(\.\d+)?$")
+GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGIC = b"PK\x03\x04"
+JUMP = np.timedelta64(1, "D")        # a longer pause between two events is reported
 
 
 @dataclass
@@ -53,6 +64,9 @@ class ParseReport:
     numeric_readings: int = 0
     skipped: Counter = field(default_factory=Counter)
     out_of_order: int = 0
+    duplicate_events: int = 0       # identical to an earlier line: time, sensor, state, label
+    time_jumps: int = 0             # pauses of more than a day between consecutive events
+    largest_gap_days: float = 0.0
     unclosed_spans: int = 0
     unmatched_ends: int = 0
     dropped_unknown_sensors: Counter = field(default_factory=Counter)
@@ -61,6 +75,8 @@ class ParseReport:
         return {"source": self.source, "format": self.format, "lines": self.lines,
                 "events": self.events, "numeric_readings": self.numeric_readings,
                 "skipped": dict(self.skipped), "out_of_order": self.out_of_order,
+                "duplicate_events": self.duplicate_events, "time_jumps": self.time_jumps,
+                "largest_gap_days": self.largest_gap_days,
                 "unclosed_spans": self.unclosed_spans, "unmatched_ends": self.unmatched_ends,
                 "dropped_unknown_sensors": dict(self.dropped_unknown_sensors)}
 
@@ -108,8 +124,8 @@ def read_casas(path: str | Path, fmt: str = "auto", strict: bool = True,
     except OSError as exc:
         raise LogFormatError(f"{path}: cannot read the event log ({exc.strerror}); "
                              "check data.raw_path") from None
-    return parse_lines(_decode(blob, path).splitlines(), fmt=fmt, strict=strict,
-                       source=str(path), home=home)
+    return parse_lines(_decode(_uncompressed(blob, path), path).splitlines(), fmt=fmt,
+                       strict=strict, source=str(path), home=home)
 
 
 def parse_lines(lines: Sequence[str], fmt: str = "auto", strict: bool = True,
@@ -128,6 +144,8 @@ def parse_lines(lines: Sequence[str], fmt: str = "auto", strict: bool = True,
     report.out_of_order = int(np.count_nonzero(np.diff(times) < np.timedelta64(0, "us")))
     cols = _take(cols, order)
     times = times[order]
+    report.duplicate_events = _count_duplicates(times, cols)
+    report.time_jumps, report.largest_gap_days = _jumps(times)
     if fmt == "a":
         activity, names = _labels_from_spans(cols["label"], cols["marker"], report)
     else:
@@ -193,7 +211,28 @@ def _missing_counts(events: EventLog, mapping: np.ndarray) -> Counter:
 # Parsing internals
 
 
+def _uncompressed(blob: bytes, path: Path) -> bytes:
+    """Users keep CASAS logs gzipped: such a file is read as it is."""
+    if not blob.startswith(GZIP_MAGIC):
+        return blob
+    try:
+        return gzip.decompress(blob)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise LogFormatError(f"{path}: a gzip file that does not decompress ({exc}); download "
+                             "it again or point data.raw_path at the uncompressed log") from None
+
+
 def _decode(blob: bytes, path: Path) -> str:
+    if blob.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return blob.decode("utf-16")
+        except UnicodeDecodeError:
+            raise LogFormatError(f"{path}: not valid UTF-16 text after its byte-order mark; "
+                                 "save the log as UTF-8") from None
+    blob = blob.removeprefix(codecs.BOM_UTF8)
+    if blob.startswith(ZIP_MAGIC):
+        raise LogFormatError(f"{path}: a zip archive, not an event log; unzip it and point "
+                             "data.raw_path at the CASAS 'data' file inside")
     if b"\x00" in blob[:65536]:
         raise LogFormatError(f"{path}: binary data, not a text event log; "
                              "point data.raw_path at the CASAS 'data' text file")
@@ -293,6 +332,25 @@ def _parse_times(cols, strict, source, report) -> tuple[np.ndarray, dict]:
     report.skipped["bad timestamp"] += int(bad.sum())
     keep = ~bad
     return parsed[keep], _take(cols, keep)
+
+
+def _count_duplicates(times: np.ndarray, cols: dict) -> int:
+    """Events identical to an earlier one. Only events that share their time stamp with a
+    neighbour (after sorting) can be, so the Python-level comparison stays small for a sane
+    log."""
+    same = times[1:] == times[:-1]
+    candidates = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
+    keys = {(times[i], cols["sensor"][i], cols["state"][i], cols["label"][i], cols["marker"][i])
+            for i in candidates}
+    return len(candidates) - len(keys)
+
+
+def _jumps(times: np.ndarray) -> tuple[int, float]:
+    """(pauses of more than a day between consecutive events, the longest pause in days)."""
+    if len(times) < 2:
+        return 0, 0.0
+    gaps = np.diff(times)
+    return int((gaps > JUMP).sum()), round(float(gaps.max() / np.timedelta64(1, "D")), 2)
 
 
 def _take(cols: dict, selector: np.ndarray) -> dict:

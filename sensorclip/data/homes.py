@@ -116,7 +116,9 @@ def resolve_layout_path(name_or_path: str | Path) -> Path:
     candidate = Path(name_or_path).expanduser()
     if candidate.suffix.lower() in {".yaml", ".yml", ".json"} or candidate.exists():
         if not candidate.is_file():
-            raise LayoutError(f"layout file {candidate} does not exist; pass data.layout=PATH "
+            problem = "is a directory" if candidate.is_dir() else (
+                "is not a regular file" if candidate.exists() else "does not exist")
+            raise LayoutError(f"layout file {candidate} {problem}; pass data.layout=PATH "
                               f"to a YAML/JSON layout or one of: {', '.join(shipped_layouts())}")
         return candidate
     shipped = LAYOUT_DIR / f"{name_or_path}.yaml"
