@@ -17,7 +17,8 @@ def run_cleanly(task: Callable[[], T]) -> T:
     try:
         return task()
     except SensorClipError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        one_line = " ".join(str(exc).split())      # quoted library text may hold line breaks
+        print(f"error: {one_line}", file=sys.stderr)
         raise SystemExit(1) from None
     except KeyboardInterrupt:
         print("interrupted: caches are only ever renamed into place when complete, "

@@ -502,6 +502,10 @@ CLI_CASES = [
     (["sensorclip.train", "windows.overlap=1.5", "stages=[data]"], "windows.overlap"),
     (["sensorclip.train", "windows.kind=rolling", "stages=[data]"], "windows.kind"),
     (["sensorclip.evaluate", "ckpt_path=/nonexistent.ckpt"], "does not exist"),
+    (["sensorclip.prepare", "data=milan", "data.raw_path=/"], "is a directory"),
+    (["sensorclip.train", "data.strict=maybe"], "is not a valid bool"),  # Hydra's own message
+    (["sensorclip.train", "loader.batch_size=0"], "loader.batch_size must be positive"),
+    (["sensorclip.train", "run_name=typo", "ckpt_path=last"], "no run 'typo'"),
 ]
 
 
@@ -511,3 +515,27 @@ def test_entry_points_fail_cleanly(tmp_path, args, needle):
     module, *overrides = args
     assert_clean_failure(run_module(module, *overrides, f"paths.cache_dir={tmp_path}",
                                     f"paths.log_dir={tmp_path}", timeout=300), needle)
+
+
+@pytest.mark.slow
+def test_cli_cache_directory_that_is_a_file(tmp_path):
+    (tmp_path / "cache").write_text("")
+    assert_clean_failure(run_module("sensorclip.prepare", f"paths.log_dir={tmp_path}",
+                                    env={"SENSORCLIP_CACHE": str(tmp_path / "cache")},
+                                    timeout=300),
+                         "cache", "is a file, not a directory", "SENSORCLIP_CACHE")
+
+
+@pytest.mark.slow
+def test_cli_evaluating_an_empty_checkpoint_from_another_directory(tmp_path):
+    """The issue's case: it used to start a minutes-long cache rebuild before failing."""
+    checkpoints = tmp_path / "run" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    (tmp_path / "run" / "config.yaml").write_text(f"paths: {{cache_dir: {tmp_path / 'cache'}}}\n")
+    (checkpoints / "epoch000.ckpt").write_bytes(b"")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run_module("sensorclip.evaluate", "ckpt_path=../run/checkpoints/epoch000.ckpt",
+                        cwd=elsewhere, timeout=300)
+    assert_clean_failure(result, "epoch000.ckpt", "not a readable checkpoint")
+    assert not (tmp_path / "cache").exists() and not (elsewhere / "cache").exists()
