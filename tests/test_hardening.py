@@ -76,3 +76,16 @@ def test_training_writes_metrics_before_any_figure(compose_config, tmp_path, mon
         train(compose_config("trainer=debug", f"paths.output_dir={tmp_path / 'run'}"))
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert saved["n_test_windows"] > 0 and saved["checkpoint"].endswith(".ckpt")
+
+
+def test_bf16_metrics_stay_within_seed_noise_of_fp32(compose_config, tmp_path):
+    """Paired, same seed: bf16-mixed moves the metrics less than changing the seed does."""
+    keys = ("recall@10_mean", "linear_probe_macro_f1", "zeroshot_macro_f1")
+    cheap = ["eval.references=false"]
+    fp32 = run(compose_config, tmp_path, "fp32", "trainer.precision=32-true", *cheap)
+    bf16 = run(compose_config, tmp_path, "bf16", "trainer.precision=bf16-mixed", *cheap)
+    other_seed = run(compose_config, tmp_path, "seed", "trainer.precision=32-true", "seed=7",
+                     *cheap)
+    for key in keys:
+        noise = max(abs(fp32[key] - other_seed[key]), 0.02)
+        assert abs(bf16[key] - fp32[key]) <= noise, (key, fp32[key], bf16[key], other_seed[key])
