@@ -31,6 +31,7 @@ from sensorclip.config import (
     GROUP_SCHEMAS,
     DataConfig,
     LoaderConfig,
+    SplitConfig,
     as_dict,
     stage_configs,
     typed,
@@ -39,6 +40,7 @@ from sensorclip.errors import SensorClipError
 from sensorclip.files import atomic_write_text, temporary_sibling
 from sensorclip.model.datamodule import SensorClipDataModule
 from sensorclip.model.module import SensorClipModule
+from sensorclip.pipeline import STAGES
 
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
@@ -60,12 +62,12 @@ class Run:
     checkpoint: Path | None              # None: a fresh, untrained model
 
 
-def build_datamodule(cfg: Mapping[str, Any], cache_dir: str | Path | None = None
-                     ) -> SensorClipDataModule:
+def build_datamodule(cfg: Mapping[str, Any], cache_dir: str | Path | None = None,
+                     stages: tuple[str, ...] = STAGES) -> SensorClipDataModule:
     """The DataModule of a resolved config, set up (missing caches are built first)."""
     datamodule = SensorClipDataModule(stage_configs(cfg), typed(LoaderConfig, cfg["loader"]),
                                       str(cache_dir or cfg["paths"]["cache_dir"]),
-                                      seed=cfg["seed"])
+                                      seed=cfg["seed"], stages=stages)
     datamodule.setup()
     return datamodule
 
@@ -92,40 +94,54 @@ def run_dir_of(checkpoint: Path) -> Path:
         else checkpoint.parent
 
 
-def load_run(path: str | Path, checkpoint: str | Path | None = None,
-             cache_dir: str | Path | None = None, data: Any = None) -> Run:
-    """A trained run from its directory or one of its checkpoints.
-
-    ``path`` is a run directory (its best checkpoint, as recorded in metrics.json, else
-    last.ckpt) or a checkpoint file inside one. The data are rebuilt from the run's config.yaml
-    and its recorded cache directory unless ``cache_dir`` is given. ``data`` (a ``data`` config
-    of another home) evaluates the encoder there: that home's images go through the same
-    backbone, its captions through the same text encoder, and the model reads its pairs
-    (``SensorClipModule.rehome``); ``Run.config`` then holds the other home's data.
-    """
+def locate(path: str | Path, checkpoint: str | Path | None = None) -> tuple[Path, Path]:
+    """(run directory, checkpoint) from a run directory (its best checkpoint as metrics.json
+    records it, else last.ckpt) or from a checkpoint file inside one; clear errors otherwise."""
     path = Path(path).expanduser()
     if checkpoint is None and path.suffix == ".ckpt":
         path, checkpoint = run_dir_of(path), path
     if checkpoint is not None and not Path(checkpoint).expanduser().is_file():
         raise SensorClipError(f"checkpoint {checkpoint} does not exist; pass ckpt_path=PATH to "
                               "a .ckpt in a run's checkpoints/ directory")
-    config_file = path / CONFIG_FILE
-    if not config_file.is_file():
-        raise SensorClipError(f"{config_file} is missing: pass a run directory "
+    if not (path / CONFIG_FILE).is_file():
+        raise SensorClipError(f"{path / CONFIG_FILE} is missing: pass a run directory "
                               "(outputs/train/NAME) that python -m sensorclip.train wrote, or a "
                               "checkpoint in its checkpoints/")
     checkpoint = Path(checkpoint).expanduser() if checkpoint else default_checkpoint(path)
     if not checkpoint.is_file():
         raise SensorClipError(f"{path} holds no checkpoint ({checkpoint} is missing): did its "
                               "training save one?")
+    return path, checkpoint
+
+
+def load_run(path: str | Path, checkpoint: str | Path | None = None,
+             cache_dir: str | Path | None = None, data: Any = None,
+             split: SplitConfig | None = None, text: bool = True) -> Run:
+    """A trained run from its directory or one of its checkpoints (``locate``): the one way to
+    load a run, for evaluate, search, annotate, finetune, embed, the notebook and the tests.
+
+    The data are rebuilt from the run's config.yaml and its recorded cache directory unless
+    ``cache_dir`` is given. ``data`` (a ``data`` config) reads another log instead: of another
+    home, whose images go through the same backbone and whose pairs the model is rebound to
+    (``SensorClipModule.rehome``, image-based encoders only), or of the same home; ``Run.config``
+    then holds that data (and the run's own under ``train_data``). ``split`` replaces the run's
+    day split (e.g. every day in one split for a new log); ``text=False`` skips the text
+    encoder, for tools that only embed windows.
+    """
+    path, checkpoint = locate(path, checkpoint)
     model = load_checkpoint(checkpoint)          # before any cache is built: fail fast
-    cfg = OmegaConf.to_container(OmegaConf.load(config_file), resolve=True)
+    cfg = OmegaConf.to_container(OmegaConf.load(path / CONFIG_FILE), resolve=True)
     if data is not None:
-        model.check_transferable()
-        cfg = {**cfg, "train_data": cfg["data"], "data": as_dict(typed(DataConfig, data))}
-    datamodule = build_datamodule(cfg, cache_dir)
+        data = typed(DataConfig, data)
+        if data.layout != cfg["data"]["layout"]:
+            model.check_transferable()            # learned embeddings stay in their home
+        cfg = {**cfg, "train_data": cfg["data"], "data": as_dict(data)}
+    if split is not None:
+        cfg = {**cfg, "split": as_dict(split)}
+    stages = STAGES if text else tuple(s for s in STAGES if s != "text")
+    datamodule = build_datamodule(cfg, cache_dir, stages)
     inputs = datamodule.model_inputs()
-    if data is not None:
+    if data is not None and inputs["inputs"] == "image":
         model = model.rehome(**inputs)
     trained = (model.hparams.n_pairs, model.hparams.image_dim)
     if trained != (inputs["n_pairs"], inputs["image_dim"]):

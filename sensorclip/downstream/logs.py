@@ -1,10 +1,10 @@
 """A trained encoder applied to a log: every window embedded once, cached per (checkpoint, log).
 
-``embed_log`` is what search, annotate and export share. Without ``data`` it embeds the run's own
-test split; with a ``data`` config (another log of the same home, or of another home with its
-layout) it embeds every window of that log: the log goes through the run's own stages (windows,
-captions, images, the same frozen backbone) but not the text encoder, which these tools do not
-need for the windows themselves.
+``embed_log`` is what search, annotate and export share, on top of ``runs.load_run``. Without
+``data`` it embeds the run's own test split; with a ``data`` config (another log of the same
+home, or of another home with its layout) it embeds every window of that log: the log goes
+through the run's own stages (windows, captions, images, the same frozen backbone) but not the
+text encoder, which these tools do not need for the windows themselves.
 """
 
 from __future__ import annotations
@@ -15,17 +15,16 @@ from typing import Any
 
 import numpy as np
 import torch
-from omegaconf import OmegaConf
 
-from sensorclip.config import DataConfig, SplitConfig, as_dict, stage_configs, typed
+from sensorclip.config import SplitConfig
 from sensorclip.data.cache import Cache, load_npz
 from sensorclip.data.windows import SPLITS
 from sensorclip.errors import SensorClipError
 from sensorclip.files import file_digest, save_npz
-from sensorclip.model.datamodule import event_inputs, model_inputs
+from sensorclip.model.datamodule import event_inputs
 from sensorclip.model.module import SensorClipModule
-from sensorclip.pipeline import Prepared, prepare
-from sensorclip.runs import CONFIG_FILE, default_checkpoint, load_checkpoint, run_dir_of
+from sensorclip.pipeline import Prepared
+from sensorclip.runs import load_run
 
 EMBEDDINGS_VERSION = 1
 ALL_DAYS = SplitConfig(train=1.0, val=0.0, test=0.0)
@@ -45,45 +44,19 @@ class EmbeddedLog:
         return [SPLITS[s] for s in self.prep.windows.split[self.window_ids]]
 
 
-def locate(path: str | Path) -> tuple[Path, Path, dict[str, Any]]:
-    """(run directory, checkpoint, saved config) from a run directory or a checkpoint in one."""
-    path = Path(path).expanduser()
-    run_dir, checkpoint = (run_dir_of(path), path) if path.suffix == ".ckpt" else (path, None)
-    if checkpoint is not None and not checkpoint.is_file():
-        raise SensorClipError(f"checkpoint {checkpoint} does not exist; pass ckpt_path=PATH to "
-                              "a .ckpt in a run's checkpoints/ directory")
-    if not (run_dir / CONFIG_FILE).is_file():
-        raise SensorClipError(f"{run_dir / CONFIG_FILE} is missing: pass a checkpoint inside a "
-                              "run directory that python -m sensorclip.train wrote")
-    checkpoint = checkpoint or default_checkpoint(run_dir)
-    if not checkpoint.is_file():
-        raise SensorClipError(f"{run_dir} holds no checkpoint ({checkpoint} is missing)")
-    config = OmegaConf.to_container(OmegaConf.load(run_dir / CONFIG_FILE), resolve=True)
-    return run_dir, checkpoint, config
-
-
 def embed_log(path: str | Path, data: Any = None, cache_dir: str | Path | None = None,
               split: str = "test") -> EmbeddedLog:
     """Embed a log's windows with a trained run's encoder (see the module docstring); the
     embeddings are cached, keyed by the checkpoint's bytes and the log's windows."""
-    _, checkpoint, config = locate(path)
-    model = load_checkpoint(checkpoint).eval()
-    if data is not None:
-        data = typed(DataConfig, data)
-        if data.layout != config["data"]["layout"]:
-            model.check_transferable()           # learned embeddings stay in their home
-        config = {**config, "data": as_dict(data), "split": as_dict(ALL_DAYS)}
-    cache_dir = Path(cache_dir or config["paths"]["cache_dir"])
-    prep = prepare(**stage_configs(config), cache_dir=cache_dir,
-                   stages=("data", "images", "vision"))
-    if data is not None and model.hparams.get("inputs", "image") == "image":
-        model = model.rehome(**model_inputs(prep)).eval()
+    run = load_run(path, cache_dir=cache_dir, data=data,
+                   split=ALL_DAYS if data is not None else None, text=False)
+    model, prep = run.model.eval(), run.datamodule.prepared
     chosen = None if data is not None else SPLITS.index(split)
-    window_ids = np.flatnonzero(prep.windows.split == chosen) if chosen is not None \
-        else np.arange(len(prep.windows))
+    window_ids = np.arange(len(prep.windows)) if chosen is None \
+        else np.flatnonzero(prep.windows.split == chosen)
     if len(window_ids) == 0:
         raise SensorClipError(f"the log has no {split} windows to embed")
-    spec = {"version": EMBEDDINGS_VERSION, "checkpoint": file_digest(checkpoint)[:20],
+    spec = {"version": EMBEDDINGS_VERSION, "checkpoint": file_digest(run.checkpoint)[:20],
             "windows": prep.entries["windows"].name,
             "vision": prep.entries["vision"].name if "vision" in prep.entries else "learned",
             "rows": "all" if chosen is None else split}
@@ -93,11 +66,11 @@ def embed_log(path: str | Path, data: Any = None, cache_dir: str | Path | None =
                  window_ids=window_ids)
         return {"windows": len(window_ids)}
 
-    entry, _ = Cache(cache_dir).get_or_build("window_embeddings", spec, build)
+    entry, _ = Cache(run.datamodule.cache_dir).get_or_build("window_embeddings", spec, build)
     cached = load_npz(entry / "embeddings.npz", ("embeddings", "window_ids"))
-    source = (f"test split of {checkpoint}" if data is None
-              else f"every window of {config['data'].get('raw_path') or config['data']['name']}")
-    return EmbeddedLog(config, checkpoint, model, prep, cached["window_ids"],
+    log = run.config["data"].get("raw_path") or run.config["data"]["name"]
+    source = f"test split of {run.checkpoint}" if data is None else f"every window of {log}"
+    return EmbeddedLog(run.config, run.checkpoint, model, prep, cached["window_ids"],
                        cached["embeddings"], source)
 
 

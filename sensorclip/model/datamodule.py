@@ -19,7 +19,7 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, SequentialSample
 from sensorclip.config import LoaderConfig
 from sensorclip.data.windows import SPLITS
 from sensorclip.errors import SensorClipError
-from sensorclip.pipeline import Prepared, prepare
+from sensorclip.pipeline import STAGES, Prepared, prepare
 from sensorclip.units import US_PER_DAY, US_PER_HOUR, US_PER_S
 
 
@@ -96,8 +96,11 @@ class WindowBatches(Dataset):
         column = (torch.zeros(len(index), dtype=torch.long) if columns is None
                   else torch.as_tensor(columns, dtype=torch.long))
         caption = self.captions[index, column]
-        return {**batch, "caption": caption, "text": self.text[caption].float(),
-                "fine": self.fine[index], "coarse": self.coarse[index], "window": index}
+        batch.update(caption=caption, fine=self.fine[index], coarse=self.coarse[index],
+                     window=index)
+        if self.text is not None:
+            batch["text"] = self.text[caption].float()
+        return batch
 
 
 class EpochBatchSampler(torch.utils.data.Sampler):
@@ -164,26 +167,31 @@ class LengthBucketSampler(EpochBatchSampler):
 
 
 class SensorClipDataModule(L.LightningDataModule):
-    def __init__(self, stage_configs: dict, loader: LoaderConfig, cache_dir: str, seed: int = 0):
+    """``stages``: the pipeline stages to run; without ``text`` (tools that only embed windows)
+    batches carry no caption vectors and the DataModule cannot train."""
+
+    def __init__(self, stage_configs: dict, loader: LoaderConfig, cache_dir: str, seed: int = 0,
+                 stages: tuple[str, ...] = STAGES):
         super().__init__()
         self.stage_configs, self.loader, self.cache_dir = stage_configs, loader, cache_dir
-        self.seed = seed
+        self.seed, self.stages = seed, stages
         self.prepared: Prepared | None = None
         self.splits: dict[str, WindowBatches] = {}
 
     # -- data -----------------------------------------------------------------------------------
     def prepare_data(self) -> None:
         """Build every missing cache (once, on the main process)."""
-        prepare(**self.stage_configs, cache_dir=self.cache_dir)
+        prepare(**self.stage_configs, cache_dir=self.cache_dir, stages=self.stages)
 
     def setup(self, stage: str | None = None) -> None:
         if self.prepared is not None:
             return
-        prep = prepare(**self.stage_configs, cache_dir=self.cache_dir)
+        prep = prepare(**self.stage_configs, cache_dir=self.cache_dir, stages=self.stages)
         self.prepared = prep
         event_pair = torch.as_tensor(prep.event_pair, dtype=torch.long)
         event_time = torch.as_tensor(prep.time_us, dtype=torch.long)
-        text = torch.as_tensor(prep.text_embeddings)
+        text = (torch.as_tensor(prep.text_embeddings) if prep.text_embeddings is not None
+                else None)
         self._tensors = (event_pair, event_time, text)
         self.splits = {name: self.eval_dataset(name) for name in SPLITS}
 
