@@ -111,4 +111,4 @@ class TextEncoder:
         else:
             mask = tokens["attention_mask"].unsqueeze(-1).to(output.last_hidden_state.dtype)
             vectors = (output.last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(vectors, dim=-1)
+        return torch.nn.functional.normalize(vectors.float(), dim=-1)   # unit length in fp32
