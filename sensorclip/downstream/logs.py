@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from sensorclip.config import SplitConfig
 from sensorclip.data.cache import Cache, load_npz
@@ -83,7 +84,8 @@ def embed_windows(model: SensorClipModule, prep: Prepared, window_ids: np.ndarra
     start = torch.as_tensor(prep.windows.start[window_ids], dtype=torch.long)
     length = torch.as_tensor(prep.windows.length[window_ids], dtype=torch.long)
     parts = []
-    for lo in range(0, len(window_ids), batch_size):
+    batches = range(0, len(window_ids), batch_size)
+    for lo in tqdm(batches, desc="embedding windows", unit="batch", disable=len(batches) < 4):
         batch = event_inputs(event_pair, event_time, len(prep.pairs), start[lo:lo + batch_size],
                              length[lo:lo + batch_size])
         parts.append(model.embed_sensor(batch).float().numpy())
