@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 
 .PHONY: install test test-fast lint demo prepare images embeddings train evaluate sweep report \
-	compare bench clean search annotate finetune finetune-curve embed
+	compare bench results clean search annotate finetune finetune-curve embed
 
 install: $(STAMP)
 
@@ -69,6 +69,9 @@ finetune-curve: install       ## pretrained vs scratch at 1%, 10%, 100% of label
 
 embed: install                ## make embed ARGS="ckpt_path=PATH out=embeddings.npz"
 	$(BIN)/python -m sensorclip.embed $(ARGS)
+
+results: install              ## defaults chosen by measurement -> docs/results.md (about an hour)
+	$(BIN)/python scripts/results.py $(ARGS)
 
 bench: install                ## speed figures at Milan scale -> bench.json (docs/performance.md)
 	$(BIN)/python scripts/bench.py $(ARGS)

@@ -1,0 +1,33 @@
+"""scripts/results.py chooses on validation scores and shows test figures beside references."""
+
+import importlib.util
+
+from helpers import REPO
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("results", REPO / "scripts" / "results.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def metrics(val_probe, val_zero, test_probe):
+    return {"val_linear_probe_macro_f1": val_probe, "val_zeroshot_macro_f1": val_zero,
+            "linear_probe_macro_f1": test_probe, "untrained_linear_probe_macro_f1": 0.5,
+            "bag_macro_f1": 0.6, "delta_probe_macro_f1_vs_bag": test_probe - 0.6,
+            "delta_probe_macro_f1_vs_bag_ci95": [-0.1, 0.2], "zeroshot_macro_f1": 0.3,
+            "keyword_zeroshot_macro_f1": 0.25, "delta_zeroshot_macro_f1_vs_keyword": 0.05,
+            "delta_zeroshot_macro_f1_vs_keyword_ci95": None, "recall@10_mean": 0.3,
+            "chance_recall@10": 0.01}
+
+
+def test_the_choice_uses_validation_never_test():
+    results = load_script()
+    runs = {"demo": {"a": metrics(0.7, 0.4, 0.99), "b": metrics(0.8, 0.45, 0.10)},
+            "other": {"a": metrics(0.6, 0.3, 0.99), "b": metrics(0.65, 0.3, 0.10)}}
+    assert results.chosen(runs) == "b"
+    lines = results.table("toy", runs)
+    assert any("**b**" in line for line in lines)
+    assert any("+0.390 [-0.100, +0.200]" in line for line in lines)
+    assert any("+0.050 –" in line for line in lines)          # no interval from one test day
