@@ -49,7 +49,7 @@ from sensorclip.frozen.vision import VisionBackbone, vision_identity
 from sensorclip.plots import pca_2d, scatter_by_group
 
 # Bump a stage's version when its algorithm changes: the new key retires every old entry.
-STAGE_VERSIONS = {"simulate": 1, "events": 2, "windows": 1, "captions": 2, "text": 1,
+STAGE_VERSIONS = {"simulate": 2, "events": 2, "windows": 1, "captions": 2, "text": 1,
                   "images": 1, "vision": 1}
 STAGES = ("data", "text", "images", "vision")
 
