@@ -265,6 +265,7 @@ class FeatureConfig:
     max_delta_s: float = 3600.0       # deltas above this share the last bucket
     time_of_day: bool = False
     tod_harmonics: int = 4
+    day_of_week: bool = False         # an embedding of the weekday (captions name it)
 
 
 @dataclass

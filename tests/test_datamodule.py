@@ -3,7 +3,12 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from sensorclip.model.datamodule import EpochBatchSampler, LengthBucketSampler, WindowBatches
+from sensorclip.model.datamodule import (
+    EpochBatchSampler,
+    LengthBucketSampler,
+    WindowBatches,
+    event_inputs,
+)
 from sensorclip.runs import build_datamodule
 
 
@@ -62,3 +67,13 @@ def test_iterating_the_training_loader_leaves_the_global_rng_alone(compose_confi
     for _ in zip(range(3), datamodule.train_dataloader()):
         pass
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_event_inputs_give_hours_since_monday():
+    monday = np.datetime64("2024-03-04T00:00:00", "us").astype(np.int64)     # a Monday
+    hours = np.array([0.0, 12.5, 3 * 24 + 12, 6 * 24 + 23.75])
+    times = torch.as_tensor(monday + (hours * 3_600_000_000).astype(np.int64))
+    batch = event_inputs(torch.zeros(4, dtype=torch.long), times, 9, torch.tensor([0]),
+                         torch.tensor([4]))
+    assert batch["hour"][0].tolist() == pytest.approx(hours.tolist())
+    assert batch["delta_s"][0].tolist() == pytest.approx([0.0, 45000.0, 257400.0, 301500.0])

@@ -20,14 +20,14 @@ from sensorclip.config import LoaderConfig
 from sensorclip.data.windows import SPLITS
 from sensorclip.errors import SensorClipError
 from sensorclip.pipeline import STAGES, Prepared, prepare
-from sensorclip.units import US_PER_DAY, US_PER_HOUR, US_PER_S
+from sensorclip.units import EPOCH_WEEKDAY, US_PER_DAY, US_PER_HOUR, US_PER_S
 
 
 def event_inputs(event_pair: torch.Tensor, event_time_us: torch.Tensor, pad_index: int,
                  start: torch.Tensor, length: torch.Tensor) -> dict[str, torch.Tensor]:
     """What the encoder reads of windows ``[start, start + length)``, padded to the longest:
     each event's pair row (``pad_index`` after the end), validity, seconds since the previous
-    event (0 for the first) and hour of day."""
+    event (0 for the first) and hours since Monday 00:00 (time of day and weekday in one)."""
     offsets = torch.arange(int(length.max()))
     valid = offsets[None, :] < length[:, None]
     position = (start[:, None] + offsets[None, :]).clamp(max=len(event_pair) - 1)
@@ -36,7 +36,7 @@ def event_inputs(event_pair: torch.Tensor, event_time_us: torch.Tensor, pad_inde
     delta = torch.zeros(valid.shape, dtype=torch.float32)
     delta[:, 1:] = ((time_us[:, 1:] - time_us[:, :-1]) / US_PER_S).float()
     delta = delta.masked_fill(~valid, 0)
-    hour = ((time_us % US_PER_DAY) / US_PER_HOUR).float()
+    hour = (((time_us + EPOCH_WEEKDAY * US_PER_DAY) % (7 * US_PER_DAY)) / US_PER_HOUR).float()
     return {"pair": pair, "valid": valid, "delta_s": delta, "hour": hour}
 
 

@@ -121,6 +121,9 @@ class EventFeatures(nn.Module):
             nn.init.normal_(self.delta_embed.weight, std=0.02)
         if config.time_of_day:
             self.tod_proj = nn.Linear(2 * config.tod_harmonics, d_model)
+        if config.day_of_week:
+            self.weekday_embed = nn.Embedding(7, d_model)
+            nn.init.normal_(self.weekday_embed.weight, std=0.02)
 
     @property
     def pad_index(self) -> int:
@@ -128,6 +131,8 @@ class EventFeatures(nn.Module):
 
     def forward(self, pair_index: torch.Tensor, delta_s: torch.Tensor | None = None,
                 hour: torch.Tensor | None = None) -> torch.Tensor:
+        """``hour``: hours since Monday 00:00 of each event (an hour of the day works for the
+        time-of-day features alone, which are periodic in 24 hours)."""
         x = self.inputs(pair_index)
         if self.config.coords:
             xy = self.pair_xy[pair_index]
@@ -143,4 +148,8 @@ class EventFeatures(nn.Module):
             k = torch.arange(1, self.config.tod_harmonics + 1, device=hour.device, dtype=hour.dtype)
             angles = 2 * math.pi * hour.unsqueeze(-1) / 24.0 * k
             x = x + self.tod_proj(torch.cat([angles.sin(), angles.cos()], dim=-1))
+        if self.config.day_of_week:
+            if hour is None:
+                raise ValueError("features.day_of_week needs per-event hours of the week")
+            x = x + self.weekday_embed((hour // 24).long().clamp(0, 6))
         return x
