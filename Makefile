@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 
 .PHONY: install test test-fast lint demo prepare images embeddings train evaluate sweep report \
-	compare bench results clean search annotate finetune finetune-curve embed
+	compare bench results clean search annotate finetune finetune-curve embed calibrate difficulty
 
 install: $(STAMP)
 
@@ -75,6 +75,12 @@ results: install              ## defaults chosen by measurement -> docs/results.
 
 bench: install                ## speed figures at Milan scale -> bench.json (docs/performance.md)
 	$(BIN)/python scripts/bench.py $(ARGS)
+
+calibrate: install            ## real vs simulated: make calibrate ARGS="milan PATH/TO/LOG data=milan_sim"
+	$(BIN)/python scripts/calibrate_simulator.py $(ARGS)
+
+difficulty: install           ## how hard the simulated homes are (docs/simulator.md)
+	$(BIN)/python scripts/simulator_difficulty.py $(ARGS)
 
 clean:                        ## caches and run outputs (keeps .venv)
 	rm -rf cache outputs multirun .pytest_cache .hypothesis bench.json bench_prep.json
