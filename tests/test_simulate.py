@@ -22,6 +22,7 @@ from sensorclip.data.simulator.model import Faults
 from sensorclip.data.simulator.movement import Floor, Triggers
 from sensorclip.data.simulator.sensors import merge, with_faults
 from sensorclip.errors import SensorClipError
+from sensorclip.train import train
 from sensorclip.units import US_PER_DAY, US_PER_MIN, US_PER_S
 
 SIMULATED_HOMES = [("demo", "demo"), ("milan_sim", "milan"), ("aruba_sim", "aruba")]
@@ -113,6 +114,14 @@ def test_each_simulated_home_is_a_data_option_with_its_labels(data_option, layou
     labels = set(events.activity_names) - {"no_activity"}
     assert len(labels) >= 6 and events.report.unclosed_spans == events.report.unmatched_ends == 0
     assert labels <= set(home.labels)               # every label has its coarse label
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("data_option,layout", SIMULATED_HOMES)
+def test_each_simulated_home_prepares_and_trains(compose_config, data_option, layout):
+    metrics = train(compose_config("trainer=debug", f"data={data_option}", "data.days=4"))
+    assert metrics["home"] == layout and metrics["n_test_windows"] > 0
+    assert 0 <= metrics["recall@1_sensor_to_text"] <= 1
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sensorclip.data.simulator.model import ActivityModel
+from sensorclip.data.simulator.model import ActivityModel, Annotation
 from sensorclip.data.simulator.schedule import Span
 from sensorclip.units import US_PER_S
 
@@ -58,7 +58,7 @@ def marker_times(spans: list[Span], model: ActivityModel,
     return markers
 
 
-def _fuzzy(span: Span, annotation, rng: np.random.Generator) -> tuple[int, int]:
+def _fuzzy(span: Span, annotation: Annotation, rng: np.random.Generator) -> tuple[int, int]:
     """Where the annotator put this span's begin and end."""
     length = span.last - span.first
     limit = min(MAX_SDS * annotation.boundary_sd_s * US_PER_S, MAX_SHARE * length)

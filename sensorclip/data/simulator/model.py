@@ -261,7 +261,8 @@ class Activity:
     rate: float = parsed(1.0, _positive)               # motion triggers per minute
     burst: float | None = parsed(None, _positive)      # None: motion.burst
     days: str = parsed("all", _day_rule)
-    probability: float = parsed(1.0, _share)           # per preferred start time
+    probability: float = parsed(1.0, _share)           # per preferred start time (within:
+    #                                                    per possible occurrence)
     extra: float = parsed(0.0, _positive)              # unscheduled occurrences per day (mean)
     focus: dict[str, float] = parsed({}, _weights)     # sensor -> extra weight
     doors: dict[str, str] = parsed({}, _door_moments)  # door -> start | end
@@ -399,6 +400,8 @@ def _check_references(model: ActivityModel) -> None:
                 raise ModelError(f"{where}.interruptions.{key} must lie in [0, 1]")
         if act.on_return and not act.away:
             raise ModelError(f"{where}.on_return needs away: [min, max] minutes")
+    if model.visitor.room_minutes[0] <= 0:
+        raise ModelError("visitor.room_minutes must be above 0 minutes")
     for act in model.activities:
         scheduled = act.start or act.extra > 0
         if act.within and scheduled:
