@@ -195,7 +195,8 @@ def perform(span: Span, model: ActivityModel, floor: Floor, out: Emitter) -> Non
         walk(floor, out, act.rooms[-1], child.activity.rooms[0], child.start)
         perform(child, model, floor, out)
         walk(floor, out, child.activity.rooms[-1], act.rooms[0],
-             child.leaves + walk_time(floor, child.activity.rooms[-1], act.rooms[0]))
+             child.leaves + walk_time(floor, model.motion, child.activity.rooms[-1],
+                                      act.rooms[0]))
 
 
 def _round(floor: Floor, act: Activity, times: np.ndarray, span: Span,
@@ -240,8 +241,9 @@ def _come_back(span: Span, floor: Floor, codes: np.ndarray, p: np.ndarray,
     return min(e[0] for e in edges), max(e[1] for e in edges)
 
 
-def walk_time(floor: Floor, here: str, there: str) -> int:
-    return int(len(floor.path(here, there)) * 3 * US_PER_S)
+def walk_time(floor: Floor, motion: Motion, here: str, there: str) -> int:
+    """The longest a walk between two rooms takes."""
+    return int(len(floor.path(here, there)) * motion.walk_step_s[1] * US_PER_S)
 
 
 def walk(floor: Floor, out: Emitter, here: str, there: str, arrive: int) -> None:
