@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 HOMES = {"demo": ["data=demo"], "milan_sim": ["data=milan_sim", "data.days=28"]}
 STUDIES = {
     "features": {o: [f"features={o}"] for o in ("none", "coords", "time", "coords_time")},
+    "model": {o: [f"model={o}"] for o in ("tiny", "learned")},
     "pooling": {o: [f"encoder.pooling={o}"] for o in ("cls", "mean", "cls_mean")},
     "loss": {o: [f"loss={o}"] for o in ("clip", "siglip")},
     "label_positives": {o: [f"label_positives={o}"] for o in ("none", "fine", "coarse")},
@@ -42,19 +43,31 @@ STUDIES = {
 SELECT_BY = ("val_linear_probe_macro_f1", "val_zeroshot_macro_f1")
 
 
+def compose_run(home: str, overrides: list[str], out: Path):
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        return compose(config_name="train", overrides=HOMES[home] + overrides + [
+            f"paths.output_dir={out}", "callbacks.progress_bar=null"])
+
+
+def finished_run(home: str, key: str, root: Path) -> dict | None:
+    """The metrics of a finished run of this configuration, in any study."""
+    for done in sorted(root.glob(f"{home}/*/*/metrics.json")):
+        if (done.parent / "key.txt").is_file() and (done.parent / "key.txt").read_text() == key:
+            return json.loads(done.read_text())
+    return None
+
+
 def run_one(home: str, study: str, option: str, overrides: list[str], root: Path) -> dict:
     """The metrics of one configuration; an option that composes to a configuration already
     run (the defaults appear in several studies) reuses that run."""
     out = root / home / study / option
     if (out / "metrics.json").is_file():
         return json.loads((out / "metrics.json").read_text())
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=HOMES[home] + overrides + [
-            f"paths.output_dir={out}", "callbacks.progress_bar=null"])
+    cfg = compose_run(home, overrides, out)
     key = configuration_key(cfg)
-    for done in root.glob(f"{home}/*/*/metrics.json"):
-        if (done.parent / "key.txt").is_file() and (done.parent / "key.txt").read_text() == key:
-            return json.loads(done.read_text())
+    metrics = finished_run(home, key, root)
+    if metrics is not None:
+        return metrics
     metrics = train(cfg)
     (out / "key.txt").write_text(key)
     return metrics
@@ -92,6 +105,27 @@ def table(study: str, results: dict[str, dict[str, dict]]) -> list[str]:
     return lines
 
 
+def bar(root: Path, homes: list[str]) -> list[str]:
+    """Issue 12's bar, checked on the default configuration's run of each home (when one is
+    among the finished runs): test differences with their 95% intervals over days."""
+    lines = ["## The bar, with the defaults", "",
+             "| home | probe - untrained [95% CI] | probe - bag [95% CI] | "
+             "zero-shot - keyword [95% CI] | 5-shot probe - 5-shot bag (goal >= +0.05) |",
+             "|---|---|---|---|---|"]
+    for home in homes:
+        m = finished_run(home, configuration_key(compose_run(home, [], root)), root)
+        if m is None:
+            lines.append(f"| {home} | default configuration not run | | | |")
+            continue
+        few = m["fewshot_5_macro_f1"] - m["bag_fewshot_5_macro_f1"]
+        lines.append(f"| {home} | {_delta(m, 'delta_probe_macro_f1_vs_untrained')} | "
+                     f"{_delta(m, 'delta_probe_macro_f1_vs_bag')} | "
+                     f"{_delta(m, 'delta_zeroshot_macro_f1_vs_keyword')} | {few:+.3f} "
+                     f"({m['fewshot_5_macro_f1']:.3f} ± {m['fewshot_5_macro_f1_sd']:.3f} vs "
+                     f"{m['bag_fewshot_5_macro_f1']:.3f}) |")
+    return lines + ["", "A difference is shown when its whole interval lies above zero.", ""]
+
+
 def chosen(results: dict[str, dict[str, dict]]) -> str:
     options = next(iter(results.values())).keys()
     score = {o: sum(results[h][o][k] for h in results for k in SELECT_BY) for o in options}
@@ -124,6 +158,7 @@ def main() -> None:
                 results[home][option] = run_one(home, study, option, overrides, args.root)
         if all(len(v) == len(STUDIES[study]) for v in results.values()):
             sections += table(study, results)
+    sections = bar(args.root, args.homes) + sections
     args.out.write_text(HEADER + "\n".join(sections) + "\n")
     print(f"wrote {args.out}")
 

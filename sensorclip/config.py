@@ -325,6 +325,7 @@ class EvalConfig:
     """What the test-split evaluation computes beside the model's own scores."""
 
     zeroshot_background: bool = False   # score no-activity/other windows in zero-shot too
+    probe_on: str = "projected"         # projected (the shared space) | pooled (before the head)
     bootstrap_resamples: int = 1000     # paired bootstrap over test days, for the 95% intervals
     fewshot_k: tuple[int, ...] = (1, 5, 10, 25)   # labelled training windows per class
     fewshot_draws: int = 5              # seeded draws per k (mean and sd reported)
@@ -337,6 +338,12 @@ class EvalConfig:
             raise SensorClipError("eval.fewshot_k must be positive and eval.fewshot_draws >= 1")
         if self.bootstrap_resamples < 100:
             raise SensorClipError("eval.bootstrap_resamples must be at least 100")
+        if self.probe_on not in PROBE_REPRESENTATIONS:
+            raise SensorClipError(f"eval.probe_on must be one of {PROBE_REPRESENTATIONS}, "
+                                  f"got {self.probe_on!r}")
+
+
+PROBE_REPRESENTATIONS = ("pooled", "projected")
 
 
 @dataclass

@@ -35,6 +35,15 @@ def test_shapes_and_unit_norm():
     assert torch.allclose(out.norm(dim=-1), torch.ones(3), atol=1e-5)
 
 
+def test_the_probe_representation_is_the_pooled_vector_before_the_head():
+    encoder = make_encoder()
+    inputs = batch([5, 3, 7])
+    pooled = encoder.represent(*inputs)
+    assert pooled.shape == (3, SMALL.d_model)
+    assert torch.allclose(encoder.project(pooled), encoder(*inputs), atol=1e-6)
+    assert not torch.allclose(pooled.norm(dim=-1), torch.ones(3), atol=1e-2)
+
+
 @pytest.mark.parametrize("positions", ["alibi", "learned"])
 @pytest.mark.parametrize("pooling", ["cls", "mean", "cls_mean"])
 def test_padding_never_changes_the_output(positions, pooling):

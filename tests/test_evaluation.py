@@ -187,6 +187,22 @@ def test_probe_never_sees_test_labels(trained_run):
 
 
 @pytest.mark.slow
+def test_probe_on_chooses_what_the_probe_reads_and_nothing_else(trained_run):
+    run = load_run(trained_run[0])
+    text = stage_configs(run.config)["text"]
+    quick = {"references": False, "fewshot_k": (1,), "fewshot_draws": 1}
+    pooled = evaluate_model(run.model, run.datamodule, text,
+                            EvalConfig(probe_on="pooled", **quick))
+    projected = evaluate_model(run.model, run.datamodule, text,
+                               EvalConfig(probe_on="projected", **quick))
+    assert pooled["zeroshot_macro_f1"] == projected["zeroshot_macro_f1"]
+    assert pooled["recall@10_mean"] == projected["recall@10_mean"]
+    assert pooled["val_linear_probe_macro_f1"] != projected["val_linear_probe_macro_f1"]
+    with pytest.raises(SensorClipError, match="probe_on"):
+        EvalConfig(probe_on="head")
+
+
+@pytest.mark.slow
 def test_evaluate_cli_and_notebook(trained_run, tmp_path):
     run, _ = trained_run
     result = run_module("sensorclip.evaluate", f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}",

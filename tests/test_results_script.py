@@ -1,6 +1,7 @@
 """scripts/results.py chooses on validation scores and shows test figures beside references."""
 
 import importlib.util
+import json
 
 from helpers import REPO
 
@@ -31,3 +32,24 @@ def test_the_choice_uses_validation_never_test():
     assert any("**b**" in line for line in lines)
     assert any("+0.390 [-0.100, +0.200]" in line for line in lines)
     assert any("+0.050 –" in line for line in lines)          # no interval from one test day
+
+
+def test_the_bar_is_read_from_the_default_configuration_run(tmp_path):
+    results = load_script()
+    default = tmp_path / "demo" / "features" / "none"
+    other = tmp_path / "demo" / "features" / "time"
+    for run, key, probe in ((default, results.configuration_key(
+            results.compose_run("demo", [], tmp_path)), 0.7), (other, "another config", 0.1)):
+        run.mkdir(parents=True)
+        (run / "key.txt").write_text(key)
+        m = metrics(0.7, 0.4, probe) | {
+            "delta_probe_macro_f1_vs_untrained": 0.04,
+            "delta_probe_macro_f1_vs_untrained_ci95": [0.01, 0.07],
+            "fewshot_5_macro_f1": 0.5, "fewshot_5_macro_f1_sd": 0.02,
+            "bag_fewshot_5_macro_f1": 0.42}
+        (run / "metrics.json").write_text(json.dumps(m))
+    lines = results.bar(tmp_path, ["demo", "milan_sim"])
+    demo = next(line for line in lines if line.startswith("| demo"))
+    assert "+0.040 [+0.010, +0.070]" in demo and "+0.100 [-0.100, +0.200]" in demo
+    assert "+0.080 (0.500 ± 0.020 vs 0.420)" in demo
+    assert any(line.startswith("| milan_sim | default configuration not run") for line in lines)

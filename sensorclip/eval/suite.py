@@ -61,16 +61,20 @@ RETRIEVAL_KEYS = tuple(f"{name}_{direction}" for name in ("recall@1", "recall@5"
 @torch.inference_mode()
 def embed_split(model: SensorClipModule, datamodule: SensorClipDataModule, split: str,
                 batch_size: int = 512) -> dict[str, np.ndarray]:
-    """Sensor and (first-paraphrase) text embeddings of every window of a split, in order."""
+    """Sensor embeddings (``sensor``: projected, normalised; ``pooled``: before the head), the
+    first paraphrase's text embedding, captions and labels of every window of a split, in order."""
     dataset = datamodule.eval_dataset(split)
     model.eval()
-    parts: dict[str, list] = {"sensor": [], "text": [], "caption": [], "fine": [], "coarse": []}
+    parts: dict[str, list] = {"sensor": [], "pooled": [], "text": [], "caption": [],
+                              "fine": [], "coarse": []}
     for lo in range(0, len(dataset), batch_size):
         batch = dataset[list(range(lo, min(lo + batch_size, len(dataset))))]
         batch = {k: v.to(model.device) for k, v in batch.items()}
-        sensor, text = model(batch)
-        for key, value in (("sensor", sensor), ("text", text), ("caption", batch["caption"]),
-                           ("fine", batch["fine"]), ("coarse", batch["coarse"])):
+        pooled = model.represent_sensor(batch)
+        sensor, text = model.encoder.project(pooled), model.embed_text(batch["text"])
+        for key, value in (("sensor", sensor), ("pooled", pooled), ("text", text),
+                           ("caption", batch["caption"]), ("fine", batch["fine"]),
+                           ("coarse", batch["coarse"])):
             parts[key].append(value.float().cpu() if value.is_floating_point() else value.cpu())
     return {k: torch.cat(v).numpy() for k, v in parts.items()}
 
@@ -188,17 +192,17 @@ def _probes(emb, untrained_emb, bags, truth, n, days, config, prefix, metrics,
     """The linear probe on the trained embeddings and on each reference representation. The
     probes are fit on fine labels; coarse predictions are the fine ones mapped to their coarse
     label (``fitted``: the fine predictions and the fine -> coarse map)."""
-    sources = {"linear_probe": emb}
+    sources = {"linear_probe": probe_inputs(emb, config)}
     if untrained_emb is not None:
-        sources["untrained_linear_probe"] = untrained_emb
+        sources["untrained_linear_probe"] = probe_inputs(untrained_emb, config)
     if bags is not None:
-        sources["bag"] = {split: {"sensor": bags[split]} for split in SPLITS}
+        sources["bag"] = bags
     out = {}
     for name, features in sources.items():
         if fitted is None:
-            probe = fit_probe(features["train"]["sensor"], truth["train"],
-                              features["val"]["sensor"], truth["val"], n, seed=config.seed)
-            out[name] = probe.predict(features["test"]["sensor"])
+            probe = fit_probe(features["train"], truth["train"], features["val"], truth["val"],
+                              n, seed=config.seed)
+            out[name] = probe.predict(features["test"])
             metrics[f"{prefix}{name}_C"] = probe.c
             metrics[f"{prefix}val_{name}_macro_f1"] = probe.val_macro_f1
         else:
@@ -214,8 +218,14 @@ def _probes(emb, untrained_emb, bags, truth, n, days, config, prefix, metrics,
     return out
 
 
+def probe_inputs(emb: dict[str, dict], config: EvalConfig) -> dict[str, np.ndarray]:
+    """The representation each split's probe reads (``eval.probe_on``)."""
+    key = "pooled" if config.probe_on == "pooled" else "sensor"
+    return {split: emb[split][key] for split in SPLITS}
+
+
 def _few_shot(emb, bags, truth, n, config, metrics) -> None:
-    sources = {"": {split: emb[split]["sensor"] for split in SPLITS}}
+    sources = {"": probe_inputs(emb, config)}
     if bags is not None:
         sources["bag_"] = bags
     for tag, x in sources.items():

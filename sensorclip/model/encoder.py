@@ -156,9 +156,17 @@ class SensorEncoder(nn.Module):
         w = self.config.pooling_cls_weight
         return w * cls + (1 - w) * mean
 
-    def forward(self, pair_index, valid, delta_s=None, hour=None) -> torch.Tensor:
-        pooled = self.pool(self.encode_tokens(pair_index, valid, delta_s, hour), valid)
+    def represent(self, pair_index, valid, delta_s=None, hour=None) -> torch.Tensor:
+        """The pooled window representation [B, d], before the projection head: what a linear
+        probe reads (the head is shaped by the contrastive task alone)."""
+        return self.pool(self.encode_tokens(pair_index, valid, delta_s, hour), valid)
+
+    def project(self, pooled: torch.Tensor) -> torch.Tensor:
+        """Pooled representation -> L2-normalised embedding in the shared space."""
         return F.normalize(self.head(pooled), dim=-1)
+
+    def forward(self, pair_index, valid, delta_s=None, hour=None) -> torch.Tensor:
+        return self.project(self.represent(pair_index, valid, delta_s, hour))
 
 
 class TextProjection(nn.Module):

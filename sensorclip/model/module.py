@@ -104,6 +104,11 @@ class SensorClipModule(L.LightningModule):
     def embed_sensor(self, batch) -> torch.Tensor:
         return self.encoder(batch["pair"], batch["valid"], batch["delta_s"], batch["hour"])
 
+    def represent_sensor(self, batch) -> torch.Tensor:
+        """The pooled representation before the projection head (``SensorEncoder.represent``)."""
+        return self.encoder.represent(batch["pair"], batch["valid"], batch["delta_s"],
+                                      batch["hour"])
+
     def embed_text(self, text: torch.Tensor) -> torch.Tensor:
         return self.text_head(text)
 
