@@ -69,7 +69,7 @@ from sensorclip.data.dataset import windowed_data
 from sensorclip.data.homes import load_home
 from sensorclip.frozen.render import pair_table, sensor_state_pairs
 from sensorclip.frozen.text import TextEncoder
-from sensorclip.hardware import native_bf16_matmul
+from sensorclip.hardware import matmul_flops, native_bf16_matmul
 from sensorclip.model.datamodule import EpochBatchSampler, LengthBucketSampler, WindowBatches
 from sensorclip.model.dropout import dropout
 from sensorclip.model.module import SensorClipModule
@@ -201,14 +201,8 @@ def fast_loader(data: MilanScale, batch_size: int, pin: bool) -> DataLoader:
 
 
 def matmul_peak(dtype: torch.dtype, size: int = 2048, seconds: float = 0.5) -> float:
-    """FLOP/s of a square matrix product in ``dtype`` on the CPU: the roofline's ceiling."""
-    a, b = (torch.randn(size, size).to(dtype) for _ in range(2))
-    a @ b
-    count, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        a @ b
-        count += 1
-    return 2 * size ** 3 * count / (time.perf_counter() - started)
+    """The roofline's ceiling: FLOP/s of a large square matrix product in ``dtype``."""
+    return matmul_flops(dtype, size, seconds)
 
 
 def counted_flops(fn) -> int:

@@ -66,18 +66,22 @@ def probe_cache(path: Path | None = None) -> dict:
     return result
 
 
+def matmul_flops(dtype: torch.dtype, size: int = 2048, seconds: float = 0.5) -> float:
+    """FLOP/s of a square ``size`` x ``size`` matrix product in ``dtype`` on the CPU, after one
+    warm-up product: the bf16 probe below, and the roofline's ceiling in ``scripts/bench.py``."""
+    a, b = (torch.randn(size, size).to(dtype) for _ in range(2))
+    a @ b
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        a @ b
+        count += 1
+    return 2 * size ** 3 * count / (time.perf_counter() - started)
+
+
 def measure_bf16_speedup(size: int = 512, seconds: float = 0.5) -> float:
     """How many times faster a bf16 matrix product runs than an fp32 one, on the CPU."""
-    rates = {}
-    for dtype in (torch.float32, torch.bfloat16):
-        a, b = (torch.randn(size, size).to(dtype) for _ in range(2))
-        a @ b
-        count, started = 0, time.perf_counter()
-        while time.perf_counter() - started < seconds:
-            a @ b
-            count += 1
-        rates[dtype] = count / (time.perf_counter() - started)
-    return rates[torch.bfloat16] / rates[torch.float32]
+    return (matmul_flops(torch.bfloat16, size, seconds)
+            / matmul_flops(torch.float32, size, seconds))
 
 
 def if_native_bf16(native: str, otherwise: str) -> str:
