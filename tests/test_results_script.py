@@ -32,6 +32,9 @@ def test_the_choice_uses_validation_never_test():
     assert any("**b**" in line for line in lines)
     assert any("+0.390 [-0.100, +0.200]" in line for line in lines)
     assert any("+0.050 –" in line for line in lines)          # no interval from one test day
+    label_lines = results.table("label_positives", runs)
+    assert any("Best on validation: b; not adopted" in line for line in label_lines)
+    assert not any("**b**" in line for line in label_lines)
 
 
 def test_the_bar_is_read_from_the_default_configuration_run(tmp_path):
