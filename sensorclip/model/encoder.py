@@ -157,8 +157,8 @@ class SensorEncoder(nn.Module):
         return w * cls + (1 - w) * mean
 
     def represent(self, pair_index, valid, delta_s=None, hour=None) -> torch.Tensor:
-        """The pooled window representation [B, d], before the projection head: what a linear
-        probe reads (the head is shaped by the contrastive task alone)."""
+        """The pooled window representation [B, d], before the projection head (which only the
+        contrastive task shapes): what the probes read with ``eval.probe_on=pooled``."""
         return self.pool(self.encode_tokens(pair_index, valid, delta_s, hour), valid)
 
     def project(self, pooled: torch.Tensor) -> torch.Tensor:
