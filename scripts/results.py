@@ -62,17 +62,25 @@ def finished_run(home: str, key: str, root: Path) -> dict | None:
     return None
 
 
+def finished_option(home: str, study: str, option: str, overrides: list[str],
+                    root: Path) -> dict | None:
+    """The metrics of an option already run, in its own directory or (for a configuration that
+    another study ran first) wherever its configuration was run; None if it was not."""
+    own = root / home / study / option / "metrics.json"
+    if own.is_file():
+        return json.loads(own.read_text())
+    return finished_run(home, configuration_key(compose_run(home, overrides, own.parent)), root)
+
+
 def run_one(home: str, study: str, option: str, overrides: list[str], root: Path) -> dict:
     """The metrics of one configuration; an option that composes to a configuration already
     run (the defaults appear in several studies) reuses that run."""
     out = root / home / study / option
-    if (out / "metrics.json").is_file():
-        return json.loads((out / "metrics.json").read_text())
-    cfg = compose_run(home, overrides, out)
-    key = configuration_key(cfg)
-    metrics = finished_run(home, key, root)
+    metrics = finished_option(home, study, option, overrides, root)
     if metrics is not None:
         return metrics
+    cfg = compose_run(home, overrides, out)
+    key = configuration_key(cfg)
     metrics = train(cfg)
     (out / "key.txt").write_text(key)
     return metrics
@@ -159,8 +167,10 @@ def main() -> None:
         for home in args.homes:
             results[home] = {}
             for option, overrides in STUDIES[study].items():
-                done = args.root / home / study / option / "metrics.json"
-                if args.report_only and not done.is_file():
+                if args.report_only:
+                    done = finished_option(home, study, option, overrides, args.root)
+                    if done is not None:
+                        results[home][option] = done
                     continue
                 results[home][option] = run_one(home, study, option, overrides, args.root)
         if all(len(v) == len(STUDIES[study]) for v in results.values()):
