@@ -371,8 +371,8 @@ def empty(path):
     return path
 
 
-def random_bytes(path):
-    path.write_bytes(os.urandom(4096))
+def random_bytes(path, seed=0):
+    path.write_bytes(np.random.default_rng(seed).bytes(4096))
     return path
 
 
@@ -399,6 +399,15 @@ def test_broken_checkpoints(tmp_path, make, needle):
     path = make(tmp_path / "x.ckpt")
     message = expect(lambda: load_checkpoint(path), str(path), needle, "checkpoints/")
     assert "\n" not in message
+
+
+def test_any_garbage_file_is_a_clean_refusal(tmp_path):
+    """torch's safe loader fails on garbage in many ways (UnpicklingError, EOFError, IndexError
+    from its stack, ...); each must reach the user as the same one-line error."""
+    for seed in range(200):
+        path = random_bytes(tmp_path / f"{seed}.ckpt", seed)
+        message = expect(lambda p=path: load_checkpoint(p), str(path), "checkpoints/")
+        assert "\n" not in message
 
 
 class RunsCode:
