@@ -76,11 +76,13 @@ def run_one(home: str, study: str, option: str, overrides: list[str], root: Path
     """The metrics of one configuration; an option that composes to a configuration already
     run (the defaults appear in several studies) reuses that run."""
     out = root / home / study / option
-    metrics = finished_option(home, study, option, overrides, root)
-    if metrics is not None:
-        return metrics
+    if (out / "metrics.json").is_file():
+        return json.loads((out / "metrics.json").read_text())
     cfg = compose_run(home, overrides, out)
     key = configuration_key(cfg)
+    metrics = finished_run(home, key, root)
+    if metrics is not None:
+        return metrics
     metrics = train(cfg)
     (out / "key.txt").write_text(key)
     return metrics
