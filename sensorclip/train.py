@@ -58,6 +58,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     save_config(run_dir, resolved)
     L.seed_everything(resolved["seed"], workers=True)
     run = build_run(resolved, run_dir)
+    prepared = time.perf_counter()
     trainer: L.Trainer = hydra.utils.instantiate(
         cfg.trainer, callbacks=instantiate_all(cfg.get("callbacks")),
         logger=instantiate_all(cfg.get("logger")) or False, default_root_dir=str(run_dir),
@@ -72,12 +73,16 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         raise SensorClipError(f"training stopped: {exc}; {kept}") from None
     if trainer.global_rank != 0:          # data parallel: one process evaluates and reports
         return {}
+    fitted = time.perf_counter()
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     model = load_checkpoint(Path(best)) if best else run.model.cpu()   # chosen on validation
 
     def record(metrics: dict[str, Any]) -> None:
         metrics.update(describe_run(run.datamodule), checkpoint=best or "final weights",
-                       seconds=round(time.perf_counter() - started, 1))
+                       seconds=round(time.perf_counter() - started, 1),
+                       seconds_prepare=round(prepared - started, 1),
+                       seconds_fit=round(fitted - prepared, 1),
+                       seconds_evaluate=round(time.perf_counter() - fitted, 1))
         write_metrics(run_dir, metrics)
 
     metrics = evaluate_model(model, run.datamodule, stage_configs(resolved)["text"],

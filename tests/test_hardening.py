@@ -10,7 +10,8 @@ from sensorclip.eval import suite
 from sensorclip.train import train
 
 pytestmark = pytest.mark.slow
-VOLATILE = {"seconds", "checkpoint"}
+VOLATILE = {"seconds", "seconds_prepare", "seconds_fit", "seconds_evaluate",
+            "checkpoint"}
 
 
 def run(compose_config, tmp_path, name, *overrides):

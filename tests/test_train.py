@@ -51,6 +51,8 @@ def test_two_batch_training_smoke_run_per_backbone(compose_config, tmp_path, bac
     assert metrics["pretrained"] == (backbone not in ("tiny", "learned"))
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert saved["n_test_windows"] == metrics["n_test_windows"] > 0
+    phases = [saved[f"seconds_{phase}"] for phase in ("prepare", "fit", "evaluate")]
+    assert min(phases) >= 0 and sum(phases) == pytest.approx(saved["seconds"], abs=0.2)
     assert (tmp_path / "run" / "config.yaml").is_file()
 
 

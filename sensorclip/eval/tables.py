@@ -106,5 +106,13 @@ def print_metrics(metrics: Mapping[str, Any], run_dir: Path) -> None:
     excluded = metrics.get("zeroshot_excluded_windows")
     if excluded:
         out.print(f"zero-shot leaves out {excluded} background (no activity / other) test windows")
-    seconds = f"  ({metrics['seconds']} s)" if "seconds" in metrics else ""
+    seconds = f"  ({metrics['seconds']} s{phase_seconds(metrics)})" if "seconds" in metrics else ""
     out.print(f"run directory: {run_dir}{seconds}")
+
+
+def phase_seconds(metrics: Mapping[str, Any]) -> str:
+    """Where the time of a run went (e.g. ``: prepare 51.2, fit 40.3, evaluate 12.0``), for the
+    runs that recorded their phases."""
+    phases = [(name, metrics.get(f"seconds_{name}")) for name in ("prepare", "fit", "evaluate")]
+    shown = [f"{name} {value}" for name, value in phases if value is not None]
+    return f": {', '.join(shown)}" if shown else ""
