@@ -256,3 +256,20 @@ def test_learned_embeddings_refuse_to_move_homes(compose_config, tmp_path):
                       tmp_path).model
     with pytest.raises(SensorClipError, match="cannot be evaluated in another home"):
         model.check_transferable()
+
+
+def test_probe_does_not_depend_on_the_callers_blas_threads():
+    """The solver stops at max_iter, where the summation order of a multi-threaded BLAS still
+    shows; the probe pins BLAS to one thread, so any caller's setting gives the same fit."""
+    from threadpoolctl import threadpool_limits
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1500, 256)).astype(np.float32)
+    y = (x[:, :8] @ rng.normal(size=(8, 6))).argmax(axis=1)
+    fits = []
+    for threads in (1, 2, 4):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            probe = fit_probe(x[:1000], y[:1000], x[1000:], y[1000:], 6, max_iter=15)
+            fits.append((probe.model.coef_.copy(), probe.predict(x[1000:])))
+    for coef, predicted in fits[1:]:
+        np.testing.assert_array_equal(coef, fits[0][0])
+        np.testing.assert_array_equal(predicted, fits[0][1])

@@ -1,6 +1,12 @@
 """The linear probe and the majority reference, both fit on train.
 
 Nothing here selects on the test split: the probe's regularisation is chosen on validation.
+
+The probes run with one BLAS thread (``one_blas_thread``). Their matrices are small, so more
+threads only add synchronisation; right after training, torch's worker threads are still
+spinning and a second thread pool fighting them made the demo's evaluation about 4x slower
+(docs/performance.md). One thread also makes a probe's result independent of the machine's core
+count: the solver stops after ``max_iter`` iterations, where the summation order still shows.
 """
 
 from __future__ import annotations
@@ -9,16 +15,27 @@ import copy
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import wraps
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from sensorclip.eval.classification import classification_metrics
 
 PROBE_C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)
 FEW_SHOT_C = 1.0
+
+
+def one_blas_thread(fn):
+    """Run ``fn`` with numpy/scipy's BLAS limited to one thread (see the module docstring)."""
+    @wraps(fn)
+    def limited(*args, **kwargs):
+        with threadpool_limits(limits=1, user_api="blas"):
+            return fn(*args, **kwargs)
+    return limited
 
 
 @dataclass
@@ -28,10 +45,12 @@ class Probe:
     c: float
     val_macro_f1: float
 
+    @one_blas_thread
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.model.predict(self.scaler.transform(x))
 
 
+@one_blas_thread
 def fit_probe(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
               n_classes: int, grid: Sequence[float] = PROBE_C_GRID, seed: int = 0,
               max_iter: int = 100) -> Probe:
@@ -59,6 +78,7 @@ def majority_label(train_y: np.ndarray) -> int:
     return int(np.bincount(train_y).argmax())
 
 
+@one_blas_thread
 def few_shot_macro_f1(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray,
                       val_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
                       n_classes: int, k: int, draws: int, seed: int = 0) -> list[float]:
