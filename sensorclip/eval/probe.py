@@ -4,8 +4,9 @@ Nothing here selects on the test split: the probe's regularisation is chosen on 
 
 The probes run with one BLAS thread (``one_blas_thread``). Right after training, torch's worker
 threads are still spinning, and numpy's BLAS pool fighting them for the cores made the demo's
-evaluation about 4x slower (docs/performance.md). One thread also makes a probe's result independent of the machine's core
-count: the solver stops after ``max_iter`` iterations, where the summation order still shows.
+evaluation about 4x slower (docs/performance.md). One thread also makes a probe's result
+independent of the machine's core count: the solver stops after ``max_iter`` iterations, where
+the summation order still shows.
 """
 
 from __future__ import annotations
