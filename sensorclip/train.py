@@ -78,11 +78,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     model = load_checkpoint(Path(best)) if best else run.model.cpu()   # chosen on validation
 
     def record(metrics: dict[str, Any]) -> None:
+        now = time.perf_counter()
         metrics.update(describe_run(run.datamodule), checkpoint=best or "final weights",
-                       seconds=round(time.perf_counter() - started, 1),
+                       seconds=round(now - started, 1),
                        seconds_prepare=round(prepared - started, 1),
                        seconds_fit=round(fitted - prepared, 1),
-                       seconds_evaluate=round(time.perf_counter() - fitted, 1))
+                       seconds_evaluate=round(now - fitted, 1))
         write_metrics(run_dir, metrics)
 
     metrics = evaluate_model(model, run.datamodule, stage_configs(resolved)["text"],
