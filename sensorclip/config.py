@@ -328,7 +328,7 @@ class EvalConfig:
     probe_on: str = "projected"         # projected (the shared space) | pooled (before the head)
     bootstrap_resamples: int = 1000     # paired bootstrap over test days, for the 95% intervals
     fewshot_k: tuple[int, ...] = (1, 5, 10, 25)   # labelled training windows per class
-    fewshot_draws: int = 5              # seeded draws per k (mean and sd reported)
+    fewshot_draws: int = 5              # seeded draws per k (resampled for the interval)
     references: bool = True             # untrained encoder, bag of events, keyword zero-shot
     seed: int = 0
 

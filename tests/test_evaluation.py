@@ -41,7 +41,8 @@ REFERENCES = [f"chance_recall@{k}" for k in (1, 5, 10)] + [
     "delta_probe_macro_f1_vs_untrained", "delta_probe_macro_f1_vs_untrained_ci95",
     "delta_zeroshot_macro_f1_vs_keyword", "delta_zeroshot_macro_f1_vs_keyword_ci95"] + [
     f"{who}fewshot_{k}_macro_f1{sd}" for who in ("", "bag_") for k in (1, 5, 10, 25)
-    for sd in ("", "_sd")]
+    for sd in ("", "_sd")] + [
+    f"delta_fewshot_{k}_macro_f1_vs_bag{ci}" for k in (1, 5, 10, 25) for ci in ("", "_ci95")]
 
 
 def test_classification_metrics_by_hand_and_against_sklearn():
@@ -165,6 +166,8 @@ def test_training_writes_every_required_metric_and_figure(trained_run):
     assert saved["median_rank_sensor_to_text"] >= 1
     low, high = saved["delta_probe_macro_f1_vs_bag_ci95"]
     assert low <= saved["delta_probe_macro_f1_vs_bag"] <= high
+    mean_gap = saved["fewshot_5_macro_f1"] - saved["bag_fewshot_5_macro_f1"]
+    assert saved["delta_fewshot_5_macro_f1_vs_bag"] == pytest.approx(mean_gap)
     for figure in ("confusion_zeroshot.png", "confusion_probe.png", "embedding_map.png",
                    "recall_per_class.png", "retrieval_examples.md"):
         assert (run / "plots" / figure).is_file()

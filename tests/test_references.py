@@ -8,13 +8,14 @@ import torch
 from sensorclip.data.captions import build_phrasebook, home_labels
 from sensorclip.data.homes import load_home
 from sensorclip.eval.classification import classification_metrics
-from sensorclip.eval.probe import few_shot_macro_f1, fit_probe
+from sensorclip.eval.probe import few_shot_predictions, fit_probe
 from sensorclip.eval.references import (
     bag_of_events,
     chance_retrieval,
     keyword_scores,
     macro_f1,
     paired_bootstrap,
+    paired_bootstrap_draws,
 )
 from sensorclip.eval.retrieval import retrieval_metrics
 from sensorclip.eval.zeroshot import is_background, label_descriptions, nearest
@@ -98,17 +99,50 @@ def test_paired_bootstrap_over_days():
         classification_metrics(true, good, 3, "")["macro_f1"])
 
 
-def test_few_shot_draws_k_per_class_and_scores_test():
+def test_few_shot_draws_k_per_class_and_predicts_test():
     rng = np.random.default_rng(3)
     centres = rng.normal(0, 1, (3, 5))
     y = rng.integers(0, 3, 900)
     x = centres[y] + rng.normal(0, 1, (900, 5))
-    scores = few_shot_macro_f1(x[:600], y[:600], x[600:700], y[600:700], x[700:], y[700:], 3,
-                               k=5, draws=4)
-    assert len(scores) == 4 and 0.4 < np.mean(scores) < 1 and np.std(scores) > 0
-    more = few_shot_macro_f1(x[:600], y[:600], x[600:700], y[600:700], x[700:], y[700:], 3,
-                             k=100, draws=4)
-    assert np.mean(more) > np.mean(scores)
+
+    def scores(k, features=x):
+        drawn = few_shot_predictions(features[:600], y[:600], features[600:700], y[600:700],
+                                     features[700:], 3, k=k, draws=4)
+        return [macro_f1(y[700:], p, 3) for p in drawn]
+    five = scores(5)
+    assert len(five) == 4 and 0.4 < np.mean(five) < 1 and np.std(five) > 0
+    assert np.mean(scores(100)) > np.mean(five)
+    # a draw depends on the labels alone: another representation is fit on the same windows
+    shuffled = rng.permutation(5)
+    assert scores(5, x[:, shuffled]) == pytest.approx(five, abs=0.02)
+
+
+def test_few_shot_interval_covers_the_draws_as_well_as_the_days():
+    """Draws that disagree widen the interval even when every test day looks the same; a gap
+    that holds in every draw and on every day is shown."""
+    rng = np.random.default_rng(1)
+    true = rng.integers(0, 3, 600)
+    days = np.repeat(np.arange(6), 100)
+    right, wrong = true.copy(), (true + 1) % 3
+
+    def mostly(correct: float, seed: int) -> np.ndarray:
+        keep = np.random.default_rng(seed).random(len(true)) < correct
+        return np.where(keep, right, wrong)
+    bag = [mostly(0.7, 100 + d) for d in range(5)]
+    better = [mostly(0.9, d) for d in range(5)]
+    delta, (low, high) = paired_bootstrap_draws(true, better, bag, days, 3, resamples=300)
+    assert delta == pytest.approx(np.mean([macro_f1(true, a, 3) - macro_f1(true, b, 3)
+                                           for a, b in zip(better, bag)]))
+    assert 0 < low <= delta <= high
+    mixed = [mostly(0.95 if d % 2 else 0.45, d) for d in range(5)]
+    _, (low_mixed, high_mixed) = paired_bootstrap_draws(true, mixed, bag, days, 3, resamples=300)
+    _, day_only = paired_bootstrap(true, mixed[0], bag[0], days, 3, resamples=300)
+    assert high_mixed - low_mixed > 2 * (day_only[1] - day_only[0])
+    assert low_mixed < 0 < high_mixed
+    assert paired_bootstrap_draws(true, better, bag, np.zeros(600), 3)[1] is None
+    assert paired_bootstrap_draws(true, [], [], days, 3) == (None, None)
+    with pytest.raises(ValueError, match="unpaired"):
+        paired_bootstrap_draws(true, better, bag[:2], days, 3)
 
 
 def test_descriptions_share_the_captions_vocabulary_and_background_is_named():

@@ -54,5 +54,11 @@ def test_the_bar_is_read_from_the_default_configuration_run(tmp_path):
     lines = results.bar(tmp_path, ["demo", "milan_sim"])
     demo = next(line for line in lines if line.startswith("| demo"))
     assert "+0.040 [+0.010, +0.070]" in demo and "+0.100 [-0.100, +0.200]" in demo
-    assert "+0.080 (0.500 ± 0.020 vs 0.420)" in demo
+    assert "+0.080 (0.500 ± 0.020 vs 0.420)" in demo        # evaluated before few-shot CIs
+    m = json.loads((default / "metrics.json").read_text())
+    m |= {"delta_fewshot_5_macro_f1_vs_bag": 0.08,
+          "delta_fewshot_5_macro_f1_vs_bag_ci95": [0.03, 0.12]}
+    (default / "metrics.json").write_text(json.dumps(m))
+    demo = next(line for line in results.bar(tmp_path, ["demo"]) if line.startswith("| demo"))
+    assert "+0.080 [+0.030, +0.120] (0.500 vs 0.420)" in demo
     assert any(line.startswith("| milan_sim | default configuration not run") for line in lines)

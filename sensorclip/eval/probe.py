@@ -79,14 +79,16 @@ def majority_label(train_y: np.ndarray) -> int:
 
 
 @one_blas_thread
-def few_shot_macro_f1(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray,
-                      val_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
-                      n_classes: int, k: int, draws: int, seed: int = 0) -> list[float]:
-    """Test macro-F1 of probes fit on ``k`` training windows per class (all of a class's windows
-    when it has fewer), one per seeded draw. The regularisation is fixed (``FEW_SHOT_C``) rather
-    than chosen on the full validation split, whose labels a few-shot user would not have; every
-    representation gets the same treatment."""
-    scores = []
+def few_shot_predictions(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray,
+                         val_y: np.ndarray, test_x: np.ndarray, n_classes: int, k: int,
+                         draws: int, seed: int = 0) -> list[np.ndarray]:
+    """Test predictions of probes fit on ``k`` training windows per class (all of a class's
+    windows when it has fewer), one per seeded draw. A draw depends only on (seed, k, draw) and
+    the training labels, so two representations probed with the same arguments are fit on the
+    same windows (``references.paired_bootstrap_draws`` pairs them). The regularisation is
+    fixed (``FEW_SHOT_C``) rather than chosen on the full validation split, whose labels a
+    few-shot user would not have; every representation gets the same treatment."""
+    predictions = []
     for draw in range(draws):
         rng = np.random.default_rng([seed, k, draw])
         picked = np.concatenate([
@@ -96,6 +98,5 @@ def few_shot_macro_f1(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarra
             continue                                  # one class: nothing to fit
         probe = fit_probe(train_x[picked], train_y[picked], val_x, val_y, n_classes,
                           grid=(FEW_SHOT_C,), seed=seed)
-        scores.append(classification_metrics(test_y, probe.predict(test_x), n_classes,
-                                             "")["macro_f1"])
-    return scores
+        predictions.append(probe.predict(test_x))
+    return predictions

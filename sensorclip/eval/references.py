@@ -8,13 +8,15 @@
 - ``keyword_scores``: zero-shot by word overlap of a window's captions with each label's
   descriptions, no model at all.
 - ``paired_bootstrap``: the difference of a score between two predictors on the same windows,
-  with a 95% interval from resampling whole test days (windows of one day are not independent).
+  with a 95% interval from resampling whole test days (windows of one day are not independent);
+  ``paired_bootstrap_draws`` does the same for predictors fit on random draws of labelled
+  examples (few-shot), resampling the draws as well.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -123,33 +125,76 @@ def keyword_scores(window_captions: Sequence[Sequence[str]],
 
 def macro_f1(true: np.ndarray, predicted: np.ndarray, n_classes: int) -> float:
     """Macro F1 over the labels present in the truth or the predictions (scikit-learn's
-    convention); numpy only, so a bootstrap can call it thousands of times."""
-    matrix = np.bincount(true * n_classes + predicted, minlength=n_classes * n_classes)
-    matrix = matrix.reshape(n_classes, n_classes)
-    tp = np.diag(matrix).astype(np.float64)
-    fp, fn = matrix.sum(0) - tp, matrix.sum(1) - tp
+    convention)."""
+    flat = np.asarray(true) * n_classes + np.asarray(predicted)
+    return float(macro_f1_of_confusions(np.bincount(flat, minlength=n_classes ** 2), n_classes))
+
+
+def macro_f1_of_confusions(confusions: np.ndarray, n_classes: int) -> np.ndarray:
+    """Macro F1 of each flattened confusion matrix (``[..., n_classes ** 2]``, true-major), in
+    one vectorised pass: a bootstrap scores thousands of resampled matrices at once."""
+    matrix = confusions.reshape(*confusions.shape[:-1], n_classes, n_classes).astype(np.float64)
+    tp = np.diagonal(matrix, axis1=-2, axis2=-1)
+    fp, fn = matrix.sum(-2) - tp, matrix.sum(-1) - tp
     seen = (tp + fp + fn) > 0
     f1 = np.where(seen, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
-    return float(f1[seen].mean()) if seen.any() else 0.0
+    return f1.sum(-1) / np.maximum(seen.sum(-1), 1)
 
 
 def paired_bootstrap(true: np.ndarray, predicted_a: np.ndarray, predicted_b: np.ndarray,
-                     groups: np.ndarray, n_classes: int,
-                     score: Callable[[np.ndarray, np.ndarray, int], float] = macro_f1,
-                     resamples: int = 1000, seed: int = 0) -> tuple[float, list[float] | None]:
-    """score(a) - score(b) on all windows, and its 95% percentile interval when whole groups
-    (test days) are drawn with replacement; no interval from fewer than two groups."""
-    true, predicted_a, predicted_b = map(np.asarray, (true, predicted_a, predicted_b))
-    delta = score(true, predicted_a, n_classes) - score(true, predicted_b, n_classes)
-    ids, members = np.unique(groups, return_inverse=True)
-    if len(ids) < 2:
-        return float(delta), None
-    by_group = [np.flatnonzero(members == g) for g in range(len(ids))]
+                     groups: np.ndarray, n_classes: int, resamples: int = 1000,
+                     seed: int = 0) -> tuple[float, list[float] | None]:
+    """macro-F1(a) - macro-F1(b) on all windows, and its 95% percentile interval when whole
+    groups (test days) are drawn with replacement; no interval from fewer than two groups."""
+    return paired_bootstrap_draws(true, [predicted_a], [predicted_b], groups, n_classes,
+                                  resamples, seed)
+
+
+def paired_bootstrap_draws(true: np.ndarray, draws_a: Sequence[np.ndarray],
+                           draws_b: Sequence[np.ndarray], groups: np.ndarray, n_classes: int,
+                           resamples: int = 1000, seed: int = 0
+                           ) -> tuple[float | None, list[float] | None]:
+    """The mean over draws of macro-F1(a_d) - macro-F1(b_d), where draw d fit both predictors
+    on the same labelled examples (few-shot probes), and its 95% percentile interval when test
+    days and draws are both drawn with replacement: the interval covers which examples happened
+    to be labelled as well as which days were tested. No interval from fewer than two days.
+
+    Each (draw, predictor, day) is reduced to a confusion matrix once; a resample is then a
+    weighted sum of those matrices, so all resamples are scored in a few array operations."""
+    if len(draws_a) != len(draws_b):
+        raise ValueError(f"unpaired draws: {len(draws_a)} against {len(draws_b)}")
+    if not len(draws_a):
+        return None, None
+    ids, day = np.unique(groups, return_inverse=True)
+    cells = n_classes ** 2
+    true = np.asarray(true)
+
+    def day_confusions(predicted: np.ndarray) -> np.ndarray:          # [days, cells]
+        flat = day * cells + true * n_classes + np.asarray(predicted)
+        return np.bincount(flat, minlength=len(ids) * cells).reshape(len(ids), cells)
+    n_days, n_draws = len(ids), len(draws_a)
+    a = np.concatenate([day_confusions(p) for p in draws_a], axis=1)   # [days, draws * cells]
+    b = np.concatenate([day_confusions(p) for p in draws_b], axis=1)
+
+    def mean_delta(day_weights: np.ndarray, draw_weights: np.ndarray) -> np.ndarray:
+        """[resamples, days] and [resamples, draws] counts -> [resamples] mean differences."""
+        shape = (len(day_weights), n_draws, cells)
+        delta = (macro_f1_of_confusions((day_weights @ a).reshape(shape), n_classes)
+                 - macro_f1_of_confusions((day_weights @ b).reshape(shape), n_classes))
+        return (delta * draw_weights).sum(-1) / draw_weights.sum(-1)
+
+    observed = float(mean_delta(np.ones((1, n_days)), np.ones((1, n_draws)))[0])
+    if n_days < 2:
+        return observed, None
     rng = np.random.default_rng(seed)
-    deltas = np.empty(resamples)
-    for b in range(resamples):
-        picked = np.concatenate([by_group[g] for g in rng.integers(len(ids), size=len(ids))])
-        deltas[b] = (score(true[picked], predicted_a[picked], n_classes)
-                     - score(true[picked], predicted_b[picked], n_classes))
-    low, high = np.percentile(deltas, [2.5, 97.5])
-    return float(delta), [float(low), float(high)]
+    days = counts(rng.integers(n_days, size=(resamples, n_days)), n_days)
+    draws = (counts(rng.integers(n_draws, size=(resamples, n_draws)), n_draws) if n_draws > 1
+             else np.ones((resamples, 1)))
+    low, high = np.percentile(mean_delta(days, draws), [2.5, 97.5])
+    return observed, [float(low), float(high)]
+
+
+def counts(picks: np.ndarray, n: int) -> np.ndarray:
+    """How often each of ``n`` items was picked in each row of ``picks`` ([rows, n])."""
+    rows = np.arange(len(picks))[:, None] * n
+    return np.bincount((rows + picks).ravel(), minlength=len(picks) * n).reshape(len(picks), n)

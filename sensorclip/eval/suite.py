@@ -34,12 +34,14 @@ from sensorclip.config import EvalConfig, TextEncoderConfig
 from sensorclip.data.captions import build_phrasebook, home_labels
 from sensorclip.data.windows import SPLITS
 from sensorclip.eval.classification import classification_metrics, confusion
-from sensorclip.eval.probe import few_shot_macro_f1, fit_probe, majority_label
+from sensorclip.eval.probe import few_shot_predictions, fit_probe, majority_label
 from sensorclip.eval.references import (
     bag_of_events,
     chance_retrieval,
     keyword_scores,
+    macro_f1,
     paired_bootstrap,
+    paired_bootstrap_draws,
 )
 from sensorclip.eval.retrieval import retrieval_metrics
 from sensorclip.eval.zeroshot import is_background, label_descriptions, label_prototypes, nearest
@@ -144,7 +146,7 @@ def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
                          metrics, fitted)
         predictions[level].update(probes)
         if level == "fine" and references:
-            _few_shot(emb, bags, truth, len(names), config, metrics)
+            _few_shot(emb, bags, truth, len(names), days, config, metrics)
     metrics["n_test_windows"] = int(len(test["sensor"]))
     if record is not None:
         record(metrics)
@@ -224,17 +226,26 @@ def probe_inputs(emb: dict[str, dict], config: EvalConfig) -> dict[str, np.ndarr
     return {split: emb[split][key] for split in SPLITS}
 
 
-def _few_shot(emb, bags, truth, n, config, metrics) -> None:
+def _few_shot(emb, bags, truth, n, days, config, metrics) -> None:
+    """k-shot probes on the embeddings and on the bag of events, fit on the same draws of
+    labelled windows; their difference carries an interval over test days and draws."""
     sources = {"": probe_inputs(emb, config)}
     if bags is not None:
         sources["bag_"] = bags
-    for tag, x in sources.items():
-        for k in config.fewshot_k:
-            scores = few_shot_macro_f1(x["train"], truth["train"], x["val"], truth["val"],
-                                       x["test"], truth["test"], n, k, config.fewshot_draws,
-                                       config.seed)
+    for k in config.fewshot_k:
+        predicted = {}
+        for tag, x in sources.items():
+            predicted[tag] = few_shot_predictions(x["train"], truth["train"], x["val"],
+                                                  truth["val"], x["test"], n, k,
+                                                  config.fewshot_draws, config.seed)
+            scores = [macro_f1(truth["test"], p, n) for p in predicted[tag]]
             metrics[f"{tag}fewshot_{k}_macro_f1"] = float(np.mean(scores)) if scores else None
             metrics[f"{tag}fewshot_{k}_macro_f1_sd"] = float(np.std(scores)) if scores else None
+        if "bag_" in predicted and predicted[""]:
+            key = f"delta_fewshot_{k}_macro_f1_vs_bag"
+            metrics[key], metrics[f"{key}_ci95"] = paired_bootstrap_draws(
+                truth["test"], predicted[""], predicted["bag_"], days, n,
+                resamples=config.bootstrap_resamples, seed=config.seed)
 
 
 def _delta(metrics, key, truth, a, b, days, n, config) -> None:
