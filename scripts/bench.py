@@ -16,7 +16,7 @@ same weights, run the way the prior research code ran it (per-window Python even
 timestamps re-parsed per item, a per-sample Python collate, per-token dictionary lookups of the
 image embedding with the frozen input projection applied to every token, hand-written attention,
 torch's dropout, plain AdamW, fp32). Both run the encoder presets of ``conf/encoder/``
-(``default`` and ``small``) at the same d_model and layer count; the fast path is also measured
+(``base`` and ``small``) at the same d_model and layer count; the fast path is also measured
 in fp32, so the gain without bf16 is on record. Peak RSS of Milan-scale training comes from a
 separate process that runs a short Lightning ``fit``.
 
@@ -75,7 +75,7 @@ from sensorclip.model.dropout import dropout
 from sensorclip.model.module import SensorClipModule
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-PRESETS = ("default", "small")           # option files of conf/encoder/
+PRESETS = ("base", "small")           # option files of conf/encoder/
 FEATURES = FeatureConfig()               # no extra input features (conf/features/none.yaml)
 IMAGE_DIM = 768      # DINOv2/SigLIP-sized frozen embeddings
 TEXT_DIM = 384       # all-MiniLM-L6-v2
@@ -395,7 +395,7 @@ def main() -> None:
                         metavar="LINES", help="log sizes of the data-stage scaling figures")
     parser.add_argument("--out", type=Path, default=Path("bench.json"))
     parser.add_argument("--rss-probe", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--rss-preset", default="default", help=argparse.SUPPRESS)
+    parser.add_argument("--rss-preset", default="base", help=argparse.SUPPRESS)
     parser.add_argument("--rss-precision", default="32-true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_probe:
@@ -489,15 +489,15 @@ def main() -> None:
                                    capture_output=True, text=True, check=True)
             result[f"peak_rss_gb_train_{preset}"] = json.loads(
                 probe.stdout.strip().splitlines()[-1])["peak_rss_gb"]
-    # headline figures: the default encoder (the model the issue sizes) as trainer=cpu runs it
-    headline = encoder_preset("default")
+    # headline figures: the base encoder (768-d, the size the issue measures) as trainer=cpu runs it
+    headline = encoder_preset("base")
     result.update(d_model=headline.d_model, n_layers=headline.n_layers,
-                  train_windows_per_s_fast=result["train_windows_per_s_fast_default"],
-                  train_windows_per_s_naive=result["train_windows_per_s_naive_default"],
-                  train_speedup_vs_naive=result["train_speedup_vs_naive_default"],
-                  train_fraction_of_peak_fp32=result["train_fraction_of_peak_fp32_default"],
-                  train_fraction_of_peak_bf16=result["train_fraction_of_peak_bf16_default"],
-                  peak_rss_gb_train=result["peak_rss_gb_train_default"])
+                  train_windows_per_s_fast=result["train_windows_per_s_fast_base"],
+                  train_windows_per_s_naive=result["train_windows_per_s_naive_base"],
+                  train_speedup_vs_naive=result["train_speedup_vs_naive_base"],
+                  train_fraction_of_peak_fp32=result["train_fraction_of_peak_fp32_base"],
+                  train_fraction_of_peak_bf16=result["train_fraction_of_peak_bf16_base"],
+                  peak_rss_gb_train=result["peak_rss_gb_train_base"])
     args.out.write_text(json.dumps(result, indent=2))
     print_table(result)
 

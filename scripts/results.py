@@ -3,6 +3,7 @@
     python scripts/results.py                      # every study on every home -> docs/results.md
     python scripts/results.py --homes demo --studies features loss
     python scripts/results.py --report-only         # rewrite the tables from finished runs
+    python scripts/results.py --re-evaluate         # score finished runs again, then rewrite
 
 Each study varies one factor from the current defaults (features, pooling, loss, label
 positives, text projection, encoder size, epochs, caption paraphrases per window) on each home
@@ -38,7 +39,7 @@ STUDIES = {
     "text_projection": {o: [f"text_projection={o}"] for o in ("none", "linear", "mlp")},
     "epochs": {str(o): [f"trainer.max_epochs={o}"] for o in (10, 20, 40)},
     "paraphrases": {str(o): [f"captions.per_window={o}"] for o in (1, 2, 4)},
-    "encoder": {o: [f"encoder={o}"] for o in ("small", "default")},
+    "encoder": {o: [f"encoder={o}"] for o in ("small", "base")},
 }
 SELECT_BY = ("val_linear_probe_macro_f1", "val_zeroshot_macro_f1")
 NOT_ADOPTED = {   # studies reported but never made the default, and why
@@ -86,6 +87,19 @@ def run_one(home: str, study: str, option: str, overrides: list[str], root: Path
     metrics = train(cfg)
     (out / "key.txt").write_text(key)
     return metrics
+
+
+def re_evaluate(root: Path, homes: list[str]) -> None:
+    """Score every finished run's checkpoint again with the current evaluation code (after a
+    change to ``sensorclip.eval``), keeping what training recorded (its time, its epochs)."""
+    from sensorclip.evaluate import evaluate_checkpoint
+    from sensorclip.runs import write_metrics
+    done = sorted(f for home in homes for f in root.glob(f"{home}/*/*/metrics.json"))
+    for number, metrics_file in enumerate(done, 1):
+        before = json.loads(metrics_file.read_text())
+        checkpoint = metrics_file.parent / "checkpoints" / Path(before["checkpoint"]).name
+        print(f"[{number}/{len(done)}] {metrics_file.parent.relative_to(root)}", flush=True)
+        write_metrics(metrics_file.parent, {**before, **evaluate_checkpoint(checkpoint)})
 
 
 def configuration_key(cfg) -> str:
@@ -168,7 +182,13 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=REPO / "outputs" / "results")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "results.md")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--re-evaluate", action="store_true",
+                        help="score the finished runs again with the current evaluation code, "
+                             "then rewrite the tables (implies --report-only)")
     args = parser.parse_args()
+    if args.re_evaluate:
+        re_evaluate(args.root, args.homes)
+        args.report_only = True
     sections = []
     for study in args.studies:
         results = {}
@@ -197,7 +217,9 @@ bag-of-events logistic regression and, for zero-shot, word overlap of captions a
 differences carry 95% intervals from resampling test days. The studies run in the order
 listed, each from the defaults as they stand when it runs (so a choice made by an earlier study
 is the base of the later ones); a study whose runs are not all finished is left out. The
-linear and few-shot probes read the projected embedding (`eval.probe_on=projected`).
+linear and few-shot probes read the projected embedding (`eval.probe_on=projected`). Every run
+is scored by the evaluation code of the commit that wrote this file (`--re-evaluate` scores the
+finished checkpoints again after a change to it).
 
 """
 

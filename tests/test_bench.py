@@ -34,12 +34,12 @@ def milan(scripts, tmp_path_factory):
 
 def test_presets_come_from_the_encoder_option_files(scripts):
     bench, _ = scripts
-    assert bench.encoder_preset("default") == EncoderConfig()      # default.yaml changes nothing
+    assert bench.encoder_preset("base") == EncoderConfig()      # base.yaml changes nothing
     small = bench.encoder_preset("small")
     assert (small.d_model, small.n_layers, small.n_heads) == (128, 2, 4)
 
 
-@pytest.mark.parametrize("preset", ["small", "default"])
+@pytest.mark.parametrize("preset", ["small", "base"])
 def test_naive_encoder_loads_the_fast_state_dict(scripts, milan, preset):
     bench, naive_reference = scripts
     torch.manual_seed(0)
@@ -56,7 +56,7 @@ def test_naive_encoder_loads_the_fast_state_dict(scripts, milan, preset):
         assert torch.equal(tensor, fast[name]), name
 
 
-@pytest.mark.parametrize("preset", ["small", "default"])
+@pytest.mark.parametrize("preset", ["small", "base"])
 def test_fast_and_naive_paths_give_the_same_embeddings(scripts, milan, preset):
     bench, naive_reference = scripts
     torch.manual_seed(0)

@@ -2,6 +2,9 @@
 
 import importlib.util
 import json
+import shutil
+
+import pytest
 
 from helpers import REPO
 
@@ -62,3 +65,19 @@ def test_the_bar_is_read_from_the_default_configuration_run(tmp_path):
     demo = next(line for line in results.bar(tmp_path, ["demo"]) if line.startswith("| demo"))
     assert "+0.080 [+0.030, +0.120] (0.500 vs 0.420)" in demo
     assert any(line.startswith("| milan_sim | default configuration not run") for line in lines)
+
+
+@pytest.mark.slow
+def test_re_evaluate_scores_the_checkpoint_again_and_keeps_what_training_recorded(
+        trained_run, tmp_path):
+    run, trained = trained_run
+    copy = tmp_path / "demo" / "features" / "none"
+    shutil.copytree(run, copy)
+    stale = json.loads((copy / "metrics.json").read_text()) | {
+        "linear_probe_macro_f1": -1.0, "seconds_fit": 123.0}
+    (copy / "metrics.json").write_text(json.dumps(stale))
+    load_script().re_evaluate(tmp_path, ["demo"])
+    fresh = json.loads((copy / "metrics.json").read_text())
+    assert fresh["linear_probe_macro_f1"] == pytest.approx(trained["linear_probe_macro_f1"])
+    assert fresh["seconds_fit"] == 123.0
+    assert fresh["checkpoint"].startswith(str(copy))
