@@ -1,5 +1,7 @@
 import json
 import os
+import warnings
+from functools import partial
 
 import nbformat
 import numpy as np
@@ -16,7 +18,7 @@ from sensorclip.config import DataConfig, EvalConfig, stage_configs
 from sensorclip.errors import SensorClipError
 from sensorclip.eval import suite
 from sensorclip.eval.classification import classification_metrics, confusion
-from sensorclip.eval.probe import fit_probe, majority_label
+from sensorclip.eval.probe import fit_probe, majority_label, run_concurrently
 from sensorclip.eval.report import write_report
 from sensorclip.eval.retrieval import retrieval_metrics
 from sensorclip.eval.suite import evaluate_model
@@ -262,8 +264,8 @@ def test_learned_embeddings_refuse_to_move_homes(compose_config, tmp_path):
 
 
 def test_probe_does_not_depend_on_the_callers_blas_threads():
-    """The solver stops at max_iter, where the summation order of a multi-threaded BLAS still
-    shows; the probe pins BLAS to one thread, so any caller's setting gives the same fit."""
+    """A solver stopped at max_iter still shows the summation order of a multi-threaded BLAS;
+    the probe pins BLAS to one thread, so any caller's setting gives the same fit."""
     from threadpoolctl import threadpool_limits
     rng = np.random.default_rng(0)
     x = rng.normal(size=(1500, 256)).astype(np.float32)
@@ -271,8 +273,39 @@ def test_probe_does_not_depend_on_the_callers_blas_threads():
     fits = []
     for threads in (1, 2, 4):
         with threadpool_limits(limits=threads, user_api="blas"):
-            probe = fit_probe(x[:1000], y[:1000], x[1000:], y[1000:], 6, max_iter=15)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")         # stopped early on purpose
+                probe = fit_probe(x[:1000], y[:1000], x[1000:], y[1000:], 6, max_iter=15)
             fits.append((probe.model.coef_.copy(), probe.predict(x[1000:])))
     for coef, predicted in fits[1:]:
         np.testing.assert_array_equal(coef, fits[0][0])
         np.testing.assert_array_equal(predicted, fits[0][1])
+
+
+def test_the_probe_converges_and_says_when_it_does_not():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(1200, 32))
+    y = (x[:, :4] @ rng.normal(size=(4, 5))).argmax(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        probe = fit_probe(x[:800], y[:800], x[800:], y[800:], 5)
+    assert probe.converged and probe.val_macro_f1 > 0.9
+    with pytest.warns(UserWarning, match="did not converge in 3 iterations"):
+        stopped = fit_probe(x[:800], y[:800], x[800:], y[800:], 5, max_iter=3)
+    assert not stopped.converged
+
+
+def test_probes_fit_side_by_side_equal_probes_fit_one_after_another():
+    """Stopped early, a fit shows any change of BLAS threads; side by side they must not."""
+    rng = np.random.default_rng(2)
+    jobs = []
+    for _ in range(4):
+        x = rng.normal(size=(1500, 256)).astype(np.float32)
+        y = (x[:, :8] @ rng.normal(size=(8, 6))).argmax(axis=1)
+        jobs.append(partial(fit_probe, x[:1000], y[:1000], x[1000:], y[1000:], 6, max_iter=15))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")             # stopped early on purpose
+        one_by_one = [job() for job in jobs]
+        side_by_side = run_concurrently(jobs)
+    for a, b in zip(one_by_one, side_by_side):
+        np.testing.assert_array_equal(a.model.coef_, b.model.coef_)

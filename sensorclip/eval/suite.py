@@ -24,6 +24,7 @@ per-class recall of every method, a PCA map of the test embeddings and retrieval
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,12 @@ from sensorclip.config import EvalConfig, TextEncoderConfig
 from sensorclip.data.captions import build_phrasebook, home_labels
 from sensorclip.data.windows import SPLITS
 from sensorclip.eval.classification import classification_metrics, confusion
-from sensorclip.eval.probe import few_shot_predictions, fit_probe, majority_label
+from sensorclip.eval.probe import (
+    few_shot_predictions,
+    fit_probe,
+    majority_label,
+    run_concurrently,
+)
 from sensorclip.eval.references import (
     bag_of_events,
     chance_retrieval,
@@ -199,18 +205,19 @@ def _probes(emb, untrained_emb, bags, truth, n, days, config, prefix, metrics,
         sources["untrained_linear_probe"] = probe_inputs(untrained_emb, config)
     if bags is not None:
         sources["bag"] = bags
-    out = {}
-    for name, features in sources.items():
-        if fitted is None:
-            probe = fit_probe(features["train"], truth["train"], features["val"], truth["val"],
-                              n, seed=config.seed)
-            out[name] = probe.predict(features["test"])
+    if fitted is None:
+        probes = dict(zip(sources, run_concurrently([
+            partial(fit_probe, x["train"], truth["train"], x["val"], truth["val"], n,
+                    seed=config.seed) for x in sources.values()])))
+        out = {name: probe.predict(sources[name]["test"]) for name, probe in probes.items()}
+        for name, probe in probes.items():
             metrics[f"{prefix}{name}_C"] = probe.c
             metrics[f"{prefix}val_{name}_macro_f1"] = probe.val_macro_f1
-        else:
-            fine_predictions, coarse_of_fine = fitted
-            out[name] = coarse_of_fine[fine_predictions[name]]
-        metrics.update(classification_metrics(truth["test"], out[name], n, f"{prefix}{name}_"))
+    else:
+        fine_predictions, coarse_of_fine = fitted
+        out = {name: coarse_of_fine[fine_predictions[name]] for name in sources}
+    for name, predicted in out.items():
+        metrics.update(classification_metrics(truth["test"], predicted, n, f"{prefix}{name}_"))
     majority = np.full(len(truth["test"]), majority_label(truth["train"]))
     metrics.update(classification_metrics(truth["test"], majority, n, f"{prefix}majority_"))
     for reference, tag in (("bag", "bag"), ("untrained_linear_probe", "untrained")):
@@ -232,12 +239,14 @@ def _few_shot(emb, bags, truth, n, days, config, metrics) -> None:
     sources = {"": probe_inputs(emb, config)}
     if bags is not None:
         sources["bag_"] = bags
+    runs = [(k, tag) for k in config.fewshot_k for tag in sources]
+    drawn = dict(zip(runs, run_concurrently([
+        partial(few_shot_predictions, sources[tag]["train"], truth["train"], sources[tag]["val"],
+                truth["val"], sources[tag]["test"], n, k, config.fewshot_draws, config.seed)
+        for k, tag in runs])))
     for k in config.fewshot_k:
-        predicted = {}
-        for tag, x in sources.items():
-            predicted[tag] = few_shot_predictions(x["train"], truth["train"], x["val"],
-                                                  truth["val"], x["test"], n, k,
-                                                  config.fewshot_draws, config.seed)
+        predicted = {tag: drawn[k, tag] for tag in sources}
+        for tag in sources:
             scores = [macro_f1(truth["test"], p, n) for p in predicted[tag]]
             metrics[f"{tag}fewshot_{k}_macro_f1"] = float(np.mean(scores)) if scores else None
             metrics[f"{tag}fewshot_{k}_macro_f1_sd"] = float(np.std(scores)) if scores else None
