@@ -5,7 +5,7 @@ Nothing here selects on the test split: the probe's regularisation is chosen on 
 Probes are fit to convergence (``max_iter`` 1000, scikit-learn's default tolerance). A probe
 stopped early (100 iterations, as before) is regularised by where the solver happened to stop,
 and near-tied validation scores then pick a different C on another machine: one checkpoint's
-test macro-F1 moved by up to 0.033 between one and two BLAS threads. Converged, the same fits
+test macro-F1 moved by up to 0.034 between one and two BLAS threads. Converged, the same fits
 agree to 0.001 (docs/performance.md). The C grid stops at 1: weaker regularisation did not
 converge in 1000 iterations on the embeddings measured (nearly separable classes) and never won
 on validation once converged.
