@@ -8,7 +8,7 @@ import torch
 from sensorclip.data.captions import build_phrasebook, home_labels
 from sensorclip.data.homes import load_home
 from sensorclip.eval.classification import classification_metrics
-from sensorclip.eval.probe import few_shot_predictions, fit_probe
+from sensorclip.eval.probe import few_shot_draw, fit_probe
 from sensorclip.eval.references import (
     bag_of_events,
     chance_retrieval,
@@ -106,12 +106,14 @@ def test_few_shot_draws_k_per_class_and_predicts_test():
     x = centres[y] + rng.normal(0, 1, (900, 5))
 
     def scores(k, features=x):
-        drawn = few_shot_predictions(features[:600], y[:600], features[600:700], y[600:700],
-                                     features[700:], 3, k=k, draws=4)
-        return [macro_f1(y[700:], p, 3) for p in drawn]
+        return [macro_f1(y[700:], few_shot_draw(features[:600], y[:600], features[600:700],
+                                                y[600:700], features[700:], 3, k, draw), 3)
+                for draw in range(4)]
     five = scores(5)
     assert len(five) == 4 and 0.4 < np.mean(five) < 1 and np.std(five) > 0
     assert np.mean(scores(100)) > np.mean(five)
+    one_class = np.zeros(600, dtype=int)
+    assert few_shot_draw(x[:600], one_class, x[600:700], y[600:700], x[700:], 3, 5, 0) is None
     # a draw depends on the labels alone: another representation is fit on the same windows
     shuffled = rng.permutation(5)
     assert scores(5, x[:, shuffled]) == pytest.approx(five, abs=0.02)

@@ -108,24 +108,21 @@ def majority_label(train_y: np.ndarray) -> int:
 
 
 @one_thread
-def few_shot_predictions(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray,
-                         val_y: np.ndarray, test_x: np.ndarray, n_classes: int, k: int,
-                         draws: int, seed: int = 0) -> list[np.ndarray]:
-    """Test predictions of probes fit on ``k`` training windows per class (all of a class's
-    windows when it has fewer), one per seeded draw. A draw depends only on (seed, k, draw) and
-    the training labels, so two representations probed with the same arguments are fit on the
-    same windows (``references.paired_bootstrap_draws`` pairs them). The regularisation is
-    fixed (``FEW_SHOT_C``) rather than chosen on the full validation split, whose labels a
-    few-shot user would not have; every representation gets the same treatment."""
-    predictions = []
-    for draw in range(draws):
-        rng = np.random.default_rng([seed, k, draw])
-        picked = np.concatenate([
-            rng.choice(members, size=min(k, len(members)), replace=False)
-            for members in (np.flatnonzero(train_y == c) for c in np.unique(train_y))])
-        if len(np.unique(train_y[picked])) < 2:
-            continue                                  # one class: nothing to fit
-        probe = fit_probe(train_x[picked], train_y[picked], val_x, val_y, n_classes,
-                          grid=(FEW_SHOT_C,), seed=seed)
-        predictions.append(probe.predict(test_x))
-    return predictions
+def few_shot_draw(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray,
+                  val_y: np.ndarray, test_x: np.ndarray, n_classes: int, k: int, draw: int,
+                  seed: int = 0) -> np.ndarray | None:
+    """Test predictions of one probe fit on ``k`` training windows per class, or None when the
+    draw holds a single class. A draw depends only on (seed, k, draw) and the training labels,
+    so two representations probed with the same arguments are fit on the same windows
+    (``references.paired_bootstrap_draws`` pairs them). The regularisation is fixed
+    (``FEW_SHOT_C``) rather than chosen on the full validation split, whose labels a few-shot
+    user would not have; every representation gets the same treatment."""
+    rng = np.random.default_rng([seed, k, draw])
+    picked = np.concatenate([
+        rng.choice(members, size=min(k, len(members)), replace=False)
+        for members in (np.flatnonzero(train_y == c) for c in np.unique(train_y))])
+    if len(np.unique(train_y[picked])) < 2:
+        return None
+    probe = fit_probe(train_x[picked], train_y[picked], val_x, val_y, n_classes,
+                      grid=(FEW_SHOT_C,), seed=seed)
+    return probe.predict(test_x)

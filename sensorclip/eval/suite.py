@@ -36,7 +36,7 @@ from sensorclip.data.captions import build_phrasebook, home_labels
 from sensorclip.data.windows import SPLITS
 from sensorclip.eval.classification import classification_metrics, confusion
 from sensorclip.eval.probe import (
-    few_shot_predictions,
+    few_shot_draw,
     fit_probe,
     majority_label,
     run_concurrently,
@@ -239,13 +239,9 @@ def _few_shot(emb, bags, truth, n, days, config, metrics) -> None:
     sources = {"": probe_inputs(emb, config)}
     if bags is not None:
         sources["bag_"] = bags
-    runs = [(k, tag) for k in config.fewshot_k for tag in sources]
-    drawn = dict(zip(runs, run_concurrently([
-        partial(few_shot_predictions, sources[tag]["train"], truth["train"], sources[tag]["val"],
-                truth["val"], sources[tag]["test"], n, k, config.fewshot_draws, config.seed)
-        for k, tag in runs])))
     for k in config.fewshot_k:
-        predicted = {tag: drawn[k, tag] for tag in sources}
+        predicted = {tag: few_shot_predictions(x, truth, n, k, config)
+                     for tag, x in sources.items()}
         for tag in sources:
             scores = [macro_f1(truth["test"], p, n) for p in predicted[tag]]
             metrics[f"{tag}fewshot_{k}_macro_f1"] = float(np.mean(scores)) if scores else None
@@ -255,6 +251,15 @@ def _few_shot(emb, bags, truth, n, days, config, metrics) -> None:
             metrics[key], metrics[f"{key}_ci95"] = paired_bootstrap_draws(
                 truth["test"], predicted[""], predicted["bag_"], days, n,
                 resamples=config.bootstrap_resamples, seed=config.seed)
+
+
+def few_shot_predictions(x, truth, n, k, config) -> list[np.ndarray]:
+    """Test predictions of the k-shot probes of every draw that holds two classes or more. One
+    after another: fits this small are bound by the solver's Python loop, and side by side
+    they ran no faster (docs/performance.md)."""
+    drawn = (few_shot_draw(x["train"], truth["train"], x["val"], truth["val"], x["test"], n, k,
+                           draw, config.seed) for draw in range(config.fewshot_draws))
+    return [predicted for predicted in drawn if predicted is not None]
 
 
 def _delta(metrics, key, truth, a, b, days, n, config) -> None:
