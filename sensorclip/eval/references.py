@@ -187,14 +187,14 @@ def paired_bootstrap_draws(true: np.ndarray, draws_a: Sequence[np.ndarray],
     if n_days < 2:
         return observed, None
     rng = np.random.default_rng(seed)
-    days = counts(rng.integers(n_days, size=(resamples, n_days)), n_days)
-    draws = (counts(rng.integers(n_draws, size=(resamples, n_draws)), n_draws) if n_draws > 1
+    days = _pick_counts(rng.integers(n_days, size=(resamples, n_days)), n_days)
+    draws = (_pick_counts(rng.integers(n_draws, size=(resamples, n_draws)), n_draws) if n_draws > 1
              else np.ones((resamples, 1)))
     low, high = np.percentile(mean_delta(days, draws), [2.5, 97.5])
     return observed, [float(low), float(high)]
 
 
-def counts(picks: np.ndarray, n: int) -> np.ndarray:
+def _pick_counts(picks: np.ndarray, n: int) -> np.ndarray:
     """How often each of ``n`` items was picked in each row of ``picks`` ([rows, n])."""
     rows = np.arange(len(picks))[:, None] * n
     return np.bincount((rows + picks).ravel(), minlength=len(picks) * n).reshape(len(picks), n)
