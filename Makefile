@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 
 .PHONY: install test test-fast lint demo prepare images embeddings train evaluate sweep report \
-	compare bench results clean search annotate finetune finetune-curve embed calibrate difficulty
+	compare bench results clean search annotate finetune finetune-curve embed calibrate difficulty \
+	sentences
 
 install: $(STAMP)
 
@@ -33,6 +34,9 @@ prepare: install              ## data-side caches, e.g. make prepare ARGS="data=
 
 images: install               ## (sensor, state) images + contact sheet: make images ARGS="data=milan"
 	$(BIN)/python -m sensorclip.prepare 'stages=[images]' $(ARGS)
+
+sentences: install            ## one sentence per (sensor, state), embedded: make sentences ARGS="data=milan"
+	$(BIN)/python -m sensorclip.prepare 'stages=[vision]' model=text $(ARGS)
 
 embeddings: install           ## frozen vision embeddings: make embeddings ARGS="model=dinov2"
 	$(BIN)/python -m sensorclip.prepare 'stages=[images,vision]' $(ARGS)

@@ -32,7 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 HOMES = {"demo": ["data=demo"], "milan_sim": ["data=milan_sim", "data.days=28"]}
 STUDIES = {
     "features": {o: [f"features={o}"] for o in ("none", "coords", "time", "coords_time")},
-    "model": {o: [f"model={o}"] for o in ("tiny", "learned")},
+    "model": {**{o: [f"model={o}"] for o in ("tiny", "learned", "text", "image_text")},
+              "image_text_sum": ["model=image_text", "model.combine=sum"]},
     "pooling": {o: [f"encoder.pooling={o}"] for o in ("cls", "mean", "cls_mean")},
     "loss": {o: [f"loss={o}"] for o in ("clip", "siglip")},
     "label_positives": {o: [f"label_positives={o}"] for o in ("none", "fine", "coarse")},

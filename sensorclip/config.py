@@ -179,7 +179,9 @@ class RenderConfig:
     marker_scale: float = 0.045     # active marker radius, as a fraction of the image side
     margin: float = 0.07            # blank border around the plan, fraction of the image side
     supersample: int = 3            # draw large, then downsample: smooth edges, still exact
-    room_labels: bool = True
+    room_labels: bool = True        # room names on the schematic
+    labels: bool = False            # words on every image: room names (floor plans too) and the
+                                    # pair's sentence, for backbones that read text (CLIP, SigLIP)
     floor_plan: str | None = None   # a plan image overriding the layout's floor_plan
 
     def __post_init__(self):
@@ -191,16 +193,23 @@ class RenderConfig:
 
 
 VISION_FAMILIES = ("clip", "dinov2", "siglip", "timm", "learned")
+EVENT_INPUTS = ("image", "text", "image_text")
+INPUT_COMBINES = ("concat", "sum")
 
 
 @dataclass
 class VisionConfig:
-    """The frozen vision backbone (Hydra group ``model``). Defaults: a random ViT-Tiny.
-    ``family: learned`` has no backbone: trainable sensor and state embeddings take the images'
-    place (the seed's sequence-based encoder)."""
+    """How each (sensor, state) enters the encoder (Hydra group ``model``). Defaults: the image
+    of a random ViT-Tiny. ``family: learned`` has no backbone: trainable sensor and state
+    embeddings take the images' place (the seed's sequence-based encoder). ``inputs: text``
+    replaces the image by one sentence per (sensor, state) embedded by the ``text`` group's
+    frozen encoder (``sensorclip.frozen.describe``); ``inputs: image_text`` uses both."""
 
     name: str = "tiny"
     family: str = "timm"               # clip | dinov2 | siglip | timm | learned
+    inputs: str = "image"              # image | text (sentences, no image) | image_text (both)
+    combine: str = "concat"            # image_text: concat (one projection of both) | sum
+                                       # (each projected and normalised on its own, then added)
     model_id: str = "vit_tiny_patch16_224"
     path: str | None = None            # a local download (directory, or a timm weights file)
     pretrained: bool = False           # false: the same architecture, seeded random weights
@@ -214,7 +223,21 @@ class VisionConfig:
         if self.family not in VISION_FAMILIES:
             raise SensorClipError(f"model.family must be one of {VISION_FAMILIES}, got "
                                   f"{self.family!r}; pick a backbone with "
-                                  "model=clip|dinov2|siglip|timm|tiny|learned")
+                                  "model=clip|dinov2|siglip|timm|tiny|learned|text|image_text")
+        _choice("model.inputs", self.inputs, EVENT_INPUTS)
+        _choice("model.combine", self.combine, INPUT_COMBINES)
+        if self.family == "learned" and self.inputs != "image":
+            raise SensorClipError(f"model=learned has no frozen inputs to combine with "
+                                  f"sentences (model.inputs={self.inputs}); use model=text or "
+                                  "model=image_text")
+
+    @property
+    def uses_images(self) -> bool:
+        return self.family != "learned" and self.inputs in ("image", "image_text")
+
+    @property
+    def uses_sentences(self) -> bool:
+        return self.inputs in ("text", "image_text")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from sensorclip.data.states import is_active
 from sensorclip.data.windows import Windows
 from sensorclip.errors import CacheError, SensorClipError
 from sensorclip.files import file_digest, save_npz, texts_digest
+from sensorclip.frozen.describe import describe_pairs, room_words
 from sensorclip.frozen.render import (
     check_pairs_covered,
     contact_sheet,
@@ -50,7 +51,7 @@ from sensorclip.plots import pca_2d, scatter_by_group
 
 # Bump a stage's version when its algorithm changes: the new key retires every old entry.
 STAGE_VERSIONS = {"simulate": 2, "events": 2, "windows": 1, "captions": 2, "text": 1,
-                  "images": 1, "vision": 1}
+                  "images": 1, "vision": 1, "sentences": 1}
 STAGES = ("data", "text", "images", "vision")
 
 
@@ -73,7 +74,9 @@ class Prepared:
     captions: Captions | None = None
     text_embeddings: np.ndarray | None = None
     pairs: list[tuple[str, str]] | None = None         # (sensor, state) per image
-    pair_embeddings: np.ndarray | None = None          # [pairs, dim] frozen vision vectors
+    pair_embeddings: np.ndarray | None = None          # [pairs, dim] frozen input vectors
+    input_parts: list[int] | None = None               # their column blocks (image, sentence)
+    input_combine: str = "concat"                      # how the model joins the blocks
     event_pair: np.ndarray | None = None               # int32 pair row per event
     vision_identity: dict | None = None
     entries: dict[str, Path] = field(default_factory=dict)
@@ -199,9 +202,14 @@ def stage_images(home: Home, render: RenderConfig, cache: Cache):
     spec = {"version": STAGE_VERSIONS["images"], "layout": file_digest(home.source),
             "plan": file_digest(plan) if plan and Path(plan).is_file() else plan,
             "render": vars(render)}
+    if render.labels:   # the words drawn depend on the sentence rules too
+        spec["sentences_version"] = STAGE_VERSIONS["sentences"]
 
     def build(tmp: Path):
-        images, pairs = render_home(home, render)
+        pairs = sensor_state_pairs(home)
+        words = describe_pairs(home, pairs) if render.labels else None
+        rooms = room_words(home) if render.labels else None
+        images, pairs = render_home(home, render, pairs, words, rooms)
         keys = [image_key(*p) for p in pairs]
         (tmp / "images").mkdir()
         for image, key in zip(images, keys):
@@ -239,6 +247,40 @@ def stage_vision(home: Home, images_entry: Path, render: RenderConfig, vision: V
     return cache.get_or_build("vision", spec, build)
 
 
+def stage_sentences(home: Home, text_config: TextEncoderConfig, cache: Cache):
+    """One sentence per (sensor, state) of the layout, embedded by the frozen text encoder
+    (``model.inputs=text|image_text``); the sentences are kept beside the vectors."""
+    pairs = sensor_state_pairs(home)
+    sentences = describe_pairs(home, pairs)
+    spec = {"version": STAGE_VERSIONS["sentences"], "sentences": texts_digest(sentences),
+            "pairs": texts_digest([f"{s}\t{t}" for s, t in pairs]),
+            "encoder": text_encoder_identity(text_config)[2]}
+
+    def build(tmp: Path):
+        encoder = TextEncoder(text_config)
+        vectors = encoder.encode(sentences, progress=False)
+        save_npz(tmp / "embeddings.npz", embeddings=vectors,
+                 sensor_ids=np.array([p[0] for p in pairs]), states=np.array([p[1] for p in pairs]),
+                 dim=np.array(vectors.shape[1]))
+        (tmp / "sentences.txt").write_text(
+            "".join(f"{sid}\t{state}\t{text}\n" for (sid, state), text in zip(pairs, sentences)))
+        return {"pairs": len(pairs), "dim": int(vectors.shape[1]),
+                "model": text_config.model_id, "source": str(encoder.source)}
+
+    return cache.get_or_build("sentences", spec, build)
+
+
+def inputs_identity(vision: VisionConfig, text: TextEncoderConfig | None) -> dict:
+    """What the (sensor, state) inputs are when sentences are among them, for metrics.json and
+    the printed tables."""
+    sentences = {"inputs": vision.inputs, "text_model_id": text.model_id,
+                 "text_weights": text_encoder_identity(text)[2]["weights"]}
+    if vision.inputs == "text":
+        return {"family": "text", "model_id": text.model_id, "pretrained": True,
+                "weights": sentences["text_weights"], **sentences}
+    return {**vision_identity(vision), **sentences, "combine": vision.combine}
+
+
 # ---------------------------------------------------------------------------------------------
 # The whole chain
 
@@ -270,15 +312,24 @@ def prepare(data: DataConfig, windows: WindowConfig, split: SplitConfig, caption
             entries["events"], entries["windows"], captions, home, cache)
     if "text" in stages and text is not None:
         entries["text"], built["text"] = stage_text(entries["captions"], text, cache)
-    learned = vision is not None and vision.family == "learned"     # no images: model=learned
-    if render is not None and not learned and ("images" in stages or "vision" in stages):
+    images = vision is None or vision.uses_images       # prepare without a model: images
+    if render is not None and images and ("images" in stages or "vision" in stages):
         entries["images"], built["images"] = stage_images(home, render, cache)
-    if vision is not None and render is not None and not learned and "vision" in stages:
+    if vision is not None and render is not None and vision.uses_images and "vision" in stages:
         entries["vision"], built["vision"] = stage_vision(home, entries["images"], render, vision,
                                                           cache)
+    if vision is not None and vision.uses_sentences and "vision" in stages:
+        if text is None:
+            raise SensorClipError(f"model.inputs={vision.inputs} embeds its sentences with the "
+                                  "text encoder: the config needs a text group (text=minilm)")
+        entries["sentences"], built["sentences"] = stage_sentences(home, text, cache)
     prep = _load(home, entries, built)
-    if learned and "vision" in stages:
+    if vision is not None and "vision" in stages and vision.family == "learned":
         prep.pairs, prep.vision_identity = sensor_state_pairs(home), vision_identity(vision)
+    elif vision is not None and "vision" in stages and vision.uses_sentences:
+        prep.vision_identity = {**(prep.vision_identity or {}), **inputs_identity(vision, text),
+                                "dim": int(prep.pair_embeddings.shape[1])}
+        prep.input_combine = vision.combine
     if prep.pairs is not None and "events" in entries:
         table = pair_table(prep.sensor_names, prep.state_names, prep.pairs)
         check_pairs_covered(table, prep.sensor, prep.state, prep.sensor_names, prep.state_names)
@@ -315,7 +366,25 @@ def _load(home: Home, entries: dict[str, Path], built: dict[str, bool]) -> Prepa
         prep.pair_embeddings = _checked(vis["embeddings"], path, rows=len(prep.pairs),
                                         dim=int(vis["dim"]))
         prep.vision_identity = provenance(entries["vision"])["summary"]
+        prep.input_parts = [prep.pair_embeddings.shape[1]]
+    if "sentences" in entries:
+        _add_sentences(prep, entries["sentences"] / "embeddings.npz")
     return prep
+
+
+def _add_sentences(prep: Prepared, path: Path) -> None:
+    """The sentence vectors as the pairs' inputs, or beside their image vectors (image_text)."""
+    sen = load_npz(path, ("embeddings", "sensor_ids", "states", "dim"))
+    pairs = list(zip(sen["sensor_ids"].tolist(), sen["states"].tolist()))
+    vectors = _checked(sen["embeddings"], path, rows=len(pairs), dim=int(sen["dim"]))
+    if prep.pair_embeddings is None:
+        prep.pairs, prep.pair_embeddings, prep.input_parts = pairs, vectors, [vectors.shape[1]]
+        return
+    if pairs != prep.pairs:
+        raise CacheError(f"{path}: its (sensor, state) pairs differ from the images' "
+                         f"({prep.entries.get('vision')}); delete both entries and rerun")
+    prep.pair_embeddings = np.concatenate([prep.pair_embeddings, vectors], axis=1)
+    prep.input_parts = [*prep.input_parts, vectors.shape[1]]
 
 
 def _checked(vectors: np.ndarray, path: Path, rows: int | None = None,

@@ -4,6 +4,7 @@
     python -m sensorclip.prepare data=milan data.raw_path=PATH/milan/data
     python -m sensorclip.prepare data.layout=my_home.yaml data.raw_path=my_log.txt
     python -m sensorclip.prepare 'stages=[images]' data=milan     # floor-plan images only
+    python -m sensorclip.prepare 'stages=[vision]' model=text     # the sensors' sentences
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ def print_summary(prep: Prepared, seconds: float) -> None:
         size = f"x {vision['dim']}" if vision["dim"] else "(learned with the encoder)"
         facts.add_row("vision embeddings", f"{vision['pairs']} (sensor, state) pairs {size}: "
                                            f"{describe_backbone(vision)}")
+    if "sentences" in prep.entries:
+        facts.add_row("sentences", str(prep.entries["sentences"] / "sentences.txt"))
     out.print(facts)
     if "coarse_labels" in info:
         labels = Table(title="windows per coarse label (majority label)")

@@ -280,9 +280,15 @@ def write_metrics(run_dir: Path, metrics: Mapping[str, Any]) -> None:
 def describe_run(datamodule: SensorClipDataModule) -> dict[str, Any]:
     """What every metrics.json says about the data and the backbone."""
     identity = datamodule.prepared.vision_identity
-    return {"backbone": identity["model_id"], "backbone_family": identity["family"],
-            "pretrained": bool(identity["pretrained"]), "home": datamodule.prepared.home.name,
-            "train_home": datamodule.prepared.home.name}
+    described = {"backbone": identity["model_id"], "backbone_family": identity["family"],
+                 "pretrained": bool(identity["pretrained"]),
+                 "inputs": identity.get("inputs", "image"),
+                 "home": datamodule.prepared.home.name, "train_home": datamodule.prepared.home.name}
+    if described["inputs"] != "image":
+        described["sentence_encoder"] = identity["text_model_id"]
+    if described["inputs"] == "image_text":
+        described["combine"] = identity["combine"]
+    return described
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -15,8 +15,15 @@ def describe_backbone(identity: Mapping[str, Any]) -> str:
     """'dinov2 facebook/dinov2-base (pretrained)' or '... (random init, NOT pretrained)'."""
     if identity.get("family") == "learned":
         return "none: learned sensor and state embeddings (sequence-based encoder)"
+    sentences = (f"sentences of each (sensor, state) embedded by {identity.get('text_model_id')}"
+                 " (pretrained text encoder)")
+    if identity.get("inputs") == "text":
+        return f"{sentences}; no images"
     status = "pretrained" if identity.get("pretrained") else "random init, NOT pretrained"
-    return f"{identity.get('family')} {identity.get('model_id')} ({status})"
+    image = f"{identity.get('family')} {identity.get('model_id')} ({status})"
+    if identity.get("inputs") == "image_text":
+        return f"{image} + {sentences}, {identity.get('combine', 'concat')}"
+    return image
 
 
 def _number(value, fmt: str = "{:.3f}") -> str:
@@ -102,9 +109,10 @@ def print_metrics(metrics: Mapping[str, Any], run_dir: Path) -> None:
     out = console()
     if metrics.get("train_home", metrics.get("home")) != metrics.get("home"):
         out.print(f"home: {metrics['home']} (encoder trained in {metrics['train_home']})")
-    out.print("backbone: " + describe_backbone({"family": metrics["backbone_family"],
-                                                "model_id": metrics["backbone"],
-                                                "pretrained": metrics["pretrained"]}))
+    out.print("backbone: " + describe_backbone({
+        "family": metrics["backbone_family"], "model_id": metrics["backbone"],
+        "pretrained": metrics["pretrained"], "inputs": metrics.get("inputs", "image"),
+        "text_model_id": metrics.get("sentence_encoder"), "combine": metrics.get("combine")}))
     out.print(retrieval_table(metrics))
     out.print(recognition_table(metrics))
     evidence = evidence_table(metrics)

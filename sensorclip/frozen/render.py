@@ -21,7 +21,7 @@ zero vector.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -139,8 +139,9 @@ def draw_marker(draw, centre, radius: float, sensor_type: str, state: str, faint
     draw_shape(outline, fill=fill, outline=colour, width=width)
 
 
-def base_plan(home: Home, config: RenderConfig):
-    """The home without any active sensor, at supersampled resolution, and its canvas."""
+def base_plan(home: Home, config: RenderConfig, room_words: Mapping[str, str] | None = None):
+    """The home without any active sensor, at supersampled resolution, and its canvas;
+    ``room_words`` names the rooms (default: the layout's names)."""
     side = config.image_size * config.supersample
     plan_path = config.floor_plan or home.floor_plan
     image = Image.new("RGB", (side, side), "white")
@@ -154,7 +155,7 @@ def base_plan(home: Home, config: RenderConfig):
     else:
         canvas = Canvas(home, side, config.margin)
         draw = ImageDraw.Draw(image)
-        _draw_schematic(draw, home, canvas, config)
+        _draw_schematic(draw, home, canvas, config, room_words or {})
     small = config.marker_scale * side * 0.35
     for sensor in home.sensors.values():
         if not sensor.is_numeric:
@@ -192,7 +193,8 @@ def _open_plan(path: Path):
                               "or the layout's floor_plan") from None
 
 
-def _draw_schematic(draw, home: Home, canvas: Canvas, config: RenderConfig) -> None:
+def _draw_schematic(draw, home: Home, canvas: Canvas, config: RenderConfig,
+                    room_words: Mapping[str, str]) -> None:
     side = canvas.side
     line = max(1, side // 150)
     draw.rectangle(canvas.plan_box, outline=(120, 120, 120), width=line)
@@ -210,22 +212,64 @@ def _draw_schematic(draw, home: Home, canvas: Canvas, config: RenderConfig) -> N
             labels[name] = tuple(np.mean(points, axis=0))
     if config.room_labels:
         for name, (x, y) in labels.items():
-            draw.text((x, y), name.replace("_", " "), fill=(110, 110, 110), font=font, anchor="mm")
+            draw.text((x, y), room_words.get(name, name.replace("_", " ")), fill=(110, 110, 110),
+                      font=font, anchor="mm")
 
 
-def render_pair(base, canvas: Canvas, sensor: Sensor, state: str, config: RenderConfig):
+def draw_room_names(draw, home: Home, canvas: Canvas, room_words: Mapping[str, str]) -> None:
+    """Room names at the rooms' centres (``render.labels`` on a floor plan)."""
+    font = _font(int(canvas.side * 0.03))
+    for name in home.room_names:
+        x, y = canvas.point(home.room_centre(name))
+        draw.text((x, y), room_words.get(name, name), fill=(40, 40, 40), font=font, anchor="mm",
+                  stroke_width=max(1, canvas.side // 300), stroke_fill="white")
+
+
+def draw_banner(draw, side: int, text: str) -> None:
+    """The pair's sentence across the top of the image, on white, wrapped to fit."""
+    font = _font(int(side * 0.032))
+    words, lines = text.split(), [""]
+    for word in words:
+        trial = f"{lines[-1]} {word}".strip()
+        if draw.textlength(trial, font=font) <= side * 0.94 or not lines[-1]:
+            lines[-1] = trial
+        else:
+            lines.append(word)
+    height = font.size * 1.25
+    draw.rectangle([0, 0, side, height * len(lines) + font.size * 0.4], fill="white")
+    for i, line in enumerate(lines):
+        draw.text((side / 2, font.size * 0.2 + height * (i + 0.5)), line, fill="black",
+                  font=font, anchor="mm")
+
+
+def render_pair(base, canvas: Canvas, sensor: Sensor, state: str, config: RenderConfig,
+                words: str | None = None):
     image = base.copy()
+    draw = ImageDraw.Draw(image)
     radius = config.marker_scale * canvas.side
-    draw_marker(ImageDraw.Draw(image), canvas.point(sensor.xy), radius, sensor.type, state)
+    draw_marker(draw, canvas.point(sensor.xy), radius, sensor.type, state)
+    if words:
+        draw_banner(draw, canvas.side, words)
     return image.resize((config.image_size, config.image_size), Image.LANCZOS)
 
 
 def render_home(home: Home, config: RenderConfig,
-                pairs: Iterable[tuple[str, str]] | None = None):
-    """(images, pairs) for every pair of the home, or for the given ones."""
+                pairs: Iterable[tuple[str, str]] | None = None,
+                words: Sequence[str] | None = None, room_words: Mapping[str, str] | None = None):
+    """(images, pairs) for every pair of the home, or for the given ones. With
+    ``render.labels``, ``words`` (one sentence per pair) is written on each image and the rooms
+    are named on the plan by ``room_words`` (the captions' leak-free names,
+    ``frozen.describe.room_words``), which then also name them on the schematic."""
     pairs = list(pairs) if pairs is not None else sensor_state_pairs(home)
-    base, canvas = base_plan(home, config)
-    images = [render_pair(base, canvas, home.sensors[sid], state, config) for sid, state in pairs]
+    if config.labels and (words is None or len(words) != len(pairs) or room_words is None):
+        raise ValueError("render.labels needs one sentence per pair and the room names "
+                         "(sensorclip.frozen.describe)")
+    base, canvas = base_plan(home, config, room_words if config.labels else None)
+    if config.labels and (config.floor_plan or home.floor_plan or not config.room_labels):
+        draw_room_names(ImageDraw.Draw(base), home, canvas, room_words)
+    texts = words if config.labels else [None] * len(pairs)
+    images = [render_pair(base, canvas, home.sensors[sid], state, config, text)
+              for (sid, state), text in zip(pairs, texts)]
     return images, pairs
 
 

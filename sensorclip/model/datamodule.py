@@ -42,14 +42,16 @@ def event_inputs(event_pair: torch.Tensor, event_time_us: torch.Tensor, pad_inde
 
 def model_inputs(prep: Prepared) -> dict:
     """How events enter the model (``SensorClipModule``'s input arguments): each pair's frozen
-    image embedding, or, without one (``model=learned``), its sensor and state codes for
-    trainable embeddings; and each pair's position in the home, in [0, 1]."""
+    embedding (image, sentence or both, in column blocks ``input_parts``), or, without one
+    (``model=learned``), its sensor and state codes for trainable embeddings; and each pair's
+    position in the home, in [0, 1]."""
     home = prep.home
     xy = np.array([home.sensors[s].xy for s, _ in prep.pairs], dtype=np.float32)
     common = {"n_pairs": len(prep.pairs),
               "pair_xy": torch.as_tensor(xy / np.asarray(home.size, dtype=np.float32))}
     if prep.pair_embeddings is not None:
         return {**common, "inputs": "image", "image_dim": int(prep.pair_embeddings.shape[1]),
+                "input_parts": list(prep.input_parts), "combine": prep.input_combine,
                 "pair_embeddings": torch.as_tensor(prep.pair_embeddings, dtype=torch.float32)}
     sensors = {sid: i for i, sid in enumerate(home.sensor_ids)}
     states = sorted({state for _, state in prep.pairs})

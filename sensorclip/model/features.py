@@ -24,14 +24,25 @@ class InputProjection(nn.Module):
 
     Centring over the pairs matters: every image shows the same floor plan, so the raw vectors
     share one large component and differ only in a small sensor-specific part.
+
+    ``parts`` splits the columns into blocks of different origin (an image embedding and a
+    sentence embedding, ``model.inputs=image_text``), each centred and normalised on its own so
+    that neither dominates by scale. ``combine="concat"`` projects the joined blocks at once;
+    ``"sum"`` projects each block with its own columns of the same matrix, normalises each
+    result and adds them (RMS 1 again).
     """
 
-    def __init__(self, pair_embeddings: torch.Tensor, d_model: int, trainable: bool = False):
+    def __init__(self, pair_embeddings: torch.Tensor, d_model: int, trainable: bool = False,
+                 parts: tuple[int, ...] | None = None, combine: str = "concat"):
         super().__init__()
         self.trainable = trainable
-        vectors = pair_embeddings.float()
-        centred = vectors - vectors.mean(dim=0, keepdim=True) if len(vectors) > 1 else vectors
-        self.register_buffer("pairs", nn.functional.normalize(centred, dim=-1))
+        self.parts = tuple(parts) if parts else (pair_embeddings.shape[1],)
+        if sum(self.parts) != pair_embeddings.shape[1] or combine not in ("concat", "sum"):
+            raise ValueError(f"parts {self.parts} must add up to the embedding width "
+                             f"{pair_embeddings.shape[1]}; combine is concat or sum")
+        self.combine = combine
+        blocks = [_centred_unit(block) for block in pair_embeddings.float().split(self.parts, 1)]
+        self.register_buffer("pairs", torch.cat(blocks, dim=1) / math.sqrt(len(blocks)))
         self.linear = nn.Linear(pair_embeddings.shape[1], d_model, bias=False)
         nn.init.orthogonal_(self.linear.weight)
         self.scale = math.sqrt(d_model)
@@ -47,7 +58,12 @@ class InputProjection(nn.Module):
 
     def project(self, vectors: torch.Tensor) -> torch.Tensor:
         """The per-token definition; the folded table is this applied once per pair."""
-        return nn.functional.normalize(self.linear(vectors), dim=-1) * self.scale
+        if self.combine == "concat" or len(self.parts) == 1:
+            return nn.functional.normalize(self.linear(vectors), dim=-1) * self.scale
+        weights = self.linear.weight.split(self.parts, dim=1)
+        projected = [nn.functional.normalize(block @ w.T, dim=-1)
+                     for block, w in zip(vectors.split(self.parts, dim=-1), weights)]
+        return sum(projected) / math.sqrt(len(projected)) * self.scale
 
     def _table(self) -> torch.Tensor:
         table = self.project(self.pairs)
@@ -60,6 +76,11 @@ class InputProjection(nn.Module):
     @property
     def pad_index(self) -> int:
         return self.pairs.shape[0]
+
+
+def _centred_unit(vectors: torch.Tensor) -> torch.Tensor:
+    centred = vectors - vectors.mean(dim=0, keepdim=True) if len(vectors) > 1 else vectors
+    return nn.functional.normalize(centred, dim=-1)
 
 
 def fourier(values: torch.Tensor, frequencies: int) -> torch.Tensor:

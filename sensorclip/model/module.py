@@ -40,8 +40,8 @@ class SensorClipModule(L.LightningModule):
     def __init__(self, encoder: dict, features: dict, loss: dict, optim: dict,
                  text_projection: str, text_dim: int, n_pairs: int, image_dim: int,
                  label_positives: str | None = None, seed: int = 0, inputs: str = "image",
-                 n_sensors: int = 0, n_states: int = 0,
-                 pair_embeddings: torch.Tensor | None = None,
+                 n_sensors: int = 0, n_states: int = 0, input_parts: list[int] | None = None,
+                 combine: str = "concat", pair_embeddings: torch.Tensor | None = None,
                  pair_codes: torch.Tensor | None = None, pair_xy: torch.Tensor | None = None):
         super().__init__()
         self.save_hyperparameters(ignore=["pair_embeddings", "pair_codes", "pair_xy"])
@@ -55,7 +55,8 @@ class SensorClipModule(L.LightningModule):
             embeddings = (pair_embeddings if pair_embeddings is not None
                           else torch.zeros(n_pairs, image_dim))
             pair_inputs = InputProjection(embeddings, d_model,
-                                          self.encoder_config.trainable_input_projection)
+                                          self.encoder_config.trainable_input_projection,
+                                          parts=input_parts, combine=combine)
         if pair_xy is None:
             pair_xy = torch.zeros(n_pairs, 2)
         self.encoder = SensorEncoder(pair_inputs, pair_xy, self.encoder_config,
@@ -75,7 +76,8 @@ class SensorClipModule(L.LightningModule):
                     "encoder.features.pair_xy")
 
     def rehome(self, inputs: str, n_pairs: int, image_dim: int, pair_xy: torch.Tensor,
-               pair_embeddings: torch.Tensor | None = None, **_) -> SensorClipModule:
+               pair_embeddings: torch.Tensor | None = None, input_parts: list[int] | None = None,
+               **_) -> SensorClipModule:
         """This model, trained in one home, reading another home's (sensor, state) pairs: the
         trained weights with the other home's frozen image embeddings and sensor positions
         (arguments as ``SensorClipDataModule.model_inputs`` gives them). Only image-based
@@ -85,6 +87,12 @@ class SensorClipModule(L.LightningModule):
             raise SensorClipError(
                 f"the checkpoint reads {self.hparams.image_dim}-d image embeddings but the other "
                 f"home's are {image_dim}-d: evaluate with the backbone it was trained with")
+        trained_parts = self.hparams.get("input_parts") or [image_dim]
+        if list(input_parts or [image_dim]) != list(trained_parts):
+            raise SensorClipError(
+                f"the checkpoint reads inputs in blocks {trained_parts} (image, sentence) but "
+                f"the other home's are {input_parts}: evaluate with the model.inputs it was "
+                "trained with")
         hparams = {**self.hparams, "n_pairs": n_pairs, "image_dim": image_dim}
         moved = SensorClipModule(**hparams, pair_embeddings=pair_embeddings, pair_xy=pair_xy)
         state = {k: v for k, v in self.state_dict().items() if k not in self.HOME_BUFFERS}
@@ -98,7 +106,8 @@ class SensorClipModule(L.LightningModule):
             raise SensorClipError(
                 "model=learned cannot be evaluated in another home: its sensor and state "
                 "embeddings belong to the sensor ids of the home it was trained in; train an "
-                "image-based encoder (model=tiny|clip|dinov2|siglip|timm) to transfer")
+                "encoder on frozen inputs (model=text|image_text|tiny|clip|dinov2|siglip|timm) "
+                "to transfer")
 
     # -- forward --------------------------------------------------------------------------------
     def embed_sensor(self, batch) -> torch.Tensor:
