@@ -47,9 +47,10 @@ train: install                ## one training run, e.g. make train ARGS="model=d
 evaluate: install             ## re-evaluate a checkpoint: make evaluate ARGS=ckpt_path=PATH
 	$(BIN)/python -m sensorclip.evaluate $(ARGS)
 
-COMPARE := model=learned,tiny,clip,dinov2,siglip features=none,coords_time model.pretrained=false
+COMPARE := model=learned,tiny,text,image_text,clip,dinov2,siglip features=none,coords_time \
+	model.pretrained=false
 
-sweep: install                ## image backbones vs learned embeddings x features (offline)
+sweep: install                ## image backbones vs sentences vs learned embeddings x features
 	$(BIN)/python -m sensorclip.train -m $(COMPARE) $(ARGS)
 
 report: install               ## table + chart of a multirun directory: make report ARGS=multirun/DIR

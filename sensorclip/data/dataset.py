@@ -37,7 +37,11 @@ class WindowedData:
 def label_windows(times: np.ndarray, activity: np.ndarray, activity_names: Sequence[str],
                   home: Home, windows: WindowConfig, split: SplitConfig) -> LabelledWindows:
     """Windows over the sorted event stream (``times``: datetime64[us], or int64 microseconds),
-    their labels (fine and the home's coarse map) and the whole-day split."""
+    their labels (fine and the home's coarse map) and the whole-day split. A home with a
+    common-vocabulary map must map every label of the log."""
+    if home.common:
+        for name in activity_names:
+            home.common_label(name)          # a label left out is an error naming it
     coarse_names, coarse_of_fine = coarse_vocabulary(activity_names, home.coarse_label)
     result, days = make_windows(np.asarray(times).astype("datetime64[us]"), activity,
                                 coarse_of_fine, windows, split)

@@ -10,6 +10,7 @@ surfaces as one message naming the file, the field and the fix, not as a KeyErro
     rooms: {kitchen: [x0, y0, x1, y1]}                 # optional
     sensors: {M001: {room: kitchen, xy: [120, 340], type: motion, detail: fridge}}
     labels: {Kitchen_Activity: Cook}                     # optional fine -> coarse label map
+    common: {Kitchen_Activity: cook}     # optional fine -> common name (sensorclip.data.vocabulary)
     descriptions: {Cook: ["someone is cooking in the kitchen"]}   # optional, for zero-shot
 """
 
@@ -25,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from sensorclip.data.vocabulary import COMMON_NAMES, check_common_map, unmapped
 from sensorclip.errors import LayoutError
 
 LAYOUT_DIR = Path(__file__).resolve().parent / "layouts"
@@ -56,6 +58,7 @@ class Home:
     rooms: Mapping[str, tuple[float, float, float, float]] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
     descriptions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    common: Mapping[str, str] = field(default_factory=dict)     # fine label -> common name
     floor_plan: Path | None = None
     floor_plan_transform: tuple[float, float, float, float] | None = None
     source: Path | None = None
@@ -82,6 +85,16 @@ class Home:
         if not points:
             raise KeyError(f"room {room!r} has neither a rectangle nor sensors in {self.name}")
         return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
+
+    def common_label(self, fine: str) -> str:
+        """The fine label's name in the common vocabulary (``no_activity`` stays itself)."""
+        if fine == NO_ACTIVITY:
+            return NO_ACTIVITY
+        if fine not in self.common:
+            where = self.source or self.name
+            raise LayoutError(f"{where}: common: the label {fine!r} has no common name; add "
+                              f"'{fine}: NAME' with NAME one of {', '.join(COMMON_NAMES)}")
+        return self.common[fine]
 
     def coarse_label(self, fine: str) -> str:
         """Coarse label of a fine one; unmapped labels stand for themselves."""
@@ -192,7 +205,7 @@ def parse_home(raw: Mapping[str, Any], source: Path | None = None) -> Home:
         return LayoutError(f"{where}: {field_path}: {problem}")
 
     known = {"name", "floor_plan", "floor_plan_transform", "size", "rooms", "sensors", "labels",
-             "descriptions"}
+             "common", "descriptions"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise fail(", ".join(unknown), f"unknown field(s); a layout has {sorted(known)}")
@@ -205,6 +218,7 @@ def parse_home(raw: Mapping[str, Any], source: Path | None = None) -> Home:
     rooms = _parse_rooms(raw.get("rooms") or {}, size, fail)
     sensors = _parse_sensors(raw.get("sensors"), size, rooms, fail)
     labels = _parse_labels(raw.get("labels") or {}, fail)
+    common = _parse_common(raw.get("common") or {}, labels, fail)
     descriptions = _parse_descriptions(raw.get("descriptions") or {}, fail)
     floor_plan = raw.get("floor_plan")
     if floor_plan is not None:
@@ -222,8 +236,8 @@ def parse_home(raw: Mapping[str, Any], source: Path | None = None) -> Home:
                        "[sx, sy, ox, oy] with nonzero scales: pixel = (sx * x + ox, sy * y + oy)")
         transform = tuple(float(v) for v in transform)
     return Home(name=name.strip(), size=size, sensors=sensors, rooms=rooms, labels=labels,
-                descriptions=descriptions, floor_plan=floor_plan, floor_plan_transform=transform,
-                source=source)
+                descriptions=descriptions, common=common, floor_plan=floor_plan,
+                floor_plan_transform=transform, source=source)
 
 
 def _finite_number(value) -> bool:
@@ -287,6 +301,23 @@ def _parse_labels(raw, fail) -> dict[str, str]:
     if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
         raise fail("labels", "must map fine activity labels to coarse label names")
     return {str(k).strip(): v.strip() for k, v in raw.items() if str(k).strip()}
+
+
+def _parse_common(raw, labels: Mapping[str, str], fail) -> dict[str, str]:
+    """fine label -> common name: every target a common name, every label of ``labels``
+    mapped (a layout without the map is valid, but cannot join the cross-home figures)."""
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise fail("common", "must map fine activity labels to common activity names")
+    common = {str(k).strip(): v.strip() for k, v in raw.items() if str(k).strip()}
+    wrong = check_common_map(common)
+    if wrong:
+        raise fail("common", f"{wrong} are not common activity names; use one of "
+                             f"{', '.join(COMMON_NAMES)}")
+    missing = unmapped(labels, common, background=(NO_ACTIVITY,)) if common else []
+    if missing:
+        raise fail("common", f"the label(s) {missing} have no common name; add each as "
+                             f"'LABEL: NAME' with NAME one of {', '.join(COMMON_NAMES)}")
+    return common
 
 
 def _parse_descriptions(raw, fail) -> dict[str, tuple[str, ...]]:

@@ -59,8 +59,11 @@ def embed_log(path: str | Path, data: Any = None, cache_dir: str | Path | None =
         raise SensorClipError(f"the log has no {split} windows to embed")
     spec = {"version": EMBEDDINGS_VERSION, "checkpoint": file_digest(run.checkpoint)[:20],
             "windows": prep.entries["windows"].name,
-            "vision": prep.entries["vision"].name if "vision" in prep.entries else "learned",
+            "vision": prep.entries["vision"].name if "vision" in prep.entries else (
+                "sentences only" if "sentences" in prep.entries else "learned"),
             "rows": "all" if chosen is None else split}
+    if "sentences" in prep.entries:             # model=text|image_text: the sentences' vectors
+        spec["sentences"] = prep.entries["sentences"].name
 
     def build(tmp: Path):
         save_npz(tmp / "embeddings.npz", embeddings=embed_windows(model, prep, window_ids),

@@ -52,7 +52,8 @@ def table_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for run in runs:
         m = run["metrics"]
         row = {"run": run["run"], "overrides": run["overrides"],
-               "backbone": m.get("backbone", "?"),
+               "backbone": m.get("backbone", "?") + {"text": " (sentences)", "image_text":
+                                                     " + sentences"}.get(m.get("inputs"), ""),
                "pretrained": m.get("pretrained", "?")}
         row.update({k: m.get(k) for k in COLUMNS})
         rows.append(row)
