@@ -3,6 +3,7 @@
     python scripts/simulator_difficulty.py                         # demo, milan_sim, aruba_sim
     python scripts/simulator_difficulty.py data=milan_sim data.seed=3
     python scripts/simulator_difficulty.py --homes demo --seeds 0 1 2 --captions
+    python scripts/simulator_difficulty.py --homes generated --seeds $(seq 0 31)   # 32 homes
 
 Run it as a script (its directory, with ``calibrate_simulator``, is then on ``sys.path``).
 For each home (a ``data=`` option, plus any overrides) the simulated log is windowed as the
@@ -26,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +38,7 @@ from calibrate_simulator import composed
 from sensorclip.config import DataConfig, SplitConfig, WindowConfig
 from sensorclip.data.casas import EventLog, attach_layout, parse_lines
 from sensorclip.data.dataset import caption, label_windows
+from sensorclip.data.generate import write_generated
 from sensorclip.data.homes import Home, load_home
 from sensorclip.data.simulate import load_activity_model, simulate
 from sensorclip.data.windows import SPLITS, Windows, expand
@@ -48,6 +52,11 @@ TARGET = (0.45, 0.80)
 
 
 def simulated_events(data: DataConfig) -> tuple[Home, EventLog]:
+    if data.source == "generate":              # data=generated: write home data.seed first
+        with tempfile.TemporaryDirectory() as tmp:
+            layout, model = write_generated(data.seed, tmp)
+            return simulated_events(replace(data, source="simulate", layout=str(layout),
+                                            activity_model=str(model)))
     home = load_home(data.layout)
     log = simulate(home, load_activity_model(data.activity_model), days=data.days,
                    seed=data.seed, start_date=data.start_date)

@@ -62,14 +62,15 @@ class DataConfig:
 
     name: str = "demo"
     layout: str | None = "demo"        # a shipped layout name or a path to a YAML/JSON layout
-    source: str = "simulate"           # simulate | file
+    source: str = "simulate"           # simulate | file | generate (home data.seed of
+                                       # sensorclip.data.generate: layout and resident)
     raw_path: str | None = None        # the log file (source=file)
     format: str = "auto"               # auto | a | b | c
     strict: bool = True                # false: skip malformed lines and report their count
     unknown_sensors: str = "error"     # error | drop (drop and count events of unknown sensors)
     activity_model: str | None = "demo"   # simulate: a shipped model name or a YAML path
     days: int = 28                     # simulate: days of log
-    seed: int = 0                      # simulate: the simulator's seed
+    seed: int = 0                      # simulate: the simulator's seed (generate: the home's)
     start_date: str = "2024-03-04"     # simulate: first day
 
     def __post_init__(self):
@@ -77,9 +78,17 @@ class DataConfig:
             raise SensorClipError("data.layout is required: pass data.layout=NAME (a shipped "
                                   "layout: demo, milan, aruba, ...) or data.layout=PATH to the "
                                   "log's home layout (YAML/JSON)")
-        _choice("data.source", self.source, ("simulate", "file"))
+        _choice("data.source", self.source, ("simulate", "file", "generate"))
+        if self.source == "generate" and self.name == "generated":
+            self.name = self.home_key          # each generated home has its own name
         _choice("data.format", self.format, ("auto", "a", "b", "c"))
         _choice("data.unknown_sensors", self.unknown_sensors, ("error", "drop"))
+
+
+    @property
+    def home_key(self) -> str:
+        """Which home: the layout, or for a generated home its name (``generated_007``)."""
+        return f"generated_{self.seed:03d}" if self.source == "generate" else str(self.layout)
 
 
 @dataclass

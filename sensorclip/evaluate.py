@@ -20,11 +20,11 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-from sensorclip.config import EvalConfig, stage_configs, typed
-from sensorclip.data.homes import load_home
+from sensorclip.config import DataConfig, EvalConfig, stage_configs, typed
 from sensorclip.entrypoint import run_cleanly
 from sensorclip.eval.suite import evaluate_model
 from sensorclip.eval.tables import print_metrics
+from sensorclip.pipeline import home_name
 from sensorclip.runs import build_model, describe_run, load_run, write_metrics
 
 
@@ -38,7 +38,7 @@ def evaluate_checkpoint(ckpt_path: str | Path, cache_dir: str | None = None,
     def record(metrics: dict[str, Any]) -> None:
         metrics.update(describe_run(run.datamodule), checkpoint=str(run.checkpoint))
         if data is not None:
-            metrics["train_home"] = load_home(run.config["train_data"]["layout"]).name
+            metrics["train_home"] = home_name(typed(DataConfig, run.config["train_data"]))
         write_metrics(out, metrics)
 
     metrics = evaluate_model(run.model, run.datamodule, stage_configs(run.config)["text"],

@@ -11,7 +11,7 @@ is its command line.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ from sensorclip.data import casas
 from sensorclip.data.cache import Cache, load_npz, provenance
 from sensorclip.data.captions import Captions
 from sensorclip.data.dataset import caption, label_windows
+from sensorclip.data.generate import GENERATOR_VERSION, write_generated
 from sensorclip.data.homes import Home, load_home
 from sensorclip.data.simulate import activity_model_path, load_activity_model, simulate
 from sensorclip.data.states import is_active
@@ -85,6 +86,25 @@ class Prepared:
 
 # ---------------------------------------------------------------------------------------------
 # Stages
+
+
+def generated_home(data: DataConfig, cache: Cache) -> tuple[DataConfig, Path, bool]:
+    """``data=generated``: home ``data.seed``'s layout and activity model written once into the
+    cache (``sensorclip.data.generate``), then simulated like any other home."""
+    spec = {"version": GENERATOR_VERSION, "seed": data.seed}
+
+    def build(tmp: Path):
+        write_generated(data.seed, tmp)
+        return {"home": data.home_key}
+
+    entry, built = cache.get_or_build("homes", spec, build)
+    return replace(data, source="simulate", layout=str(entry / "layout.yaml"),
+                   activity_model=str(entry / "activity_model.yaml")), entry, built
+
+
+def home_name(data: DataConfig) -> str:
+    """The name of the home a data config reads (without building anything)."""
+    return data.home_key if data.source == "generate" else load_home(data.layout).name
 
 
 def stage_log(data: DataConfig, home: Home, cache: Cache) -> tuple[Path, Path | None, bool]:
@@ -299,8 +319,10 @@ def prepare(data: DataConfig, windows: WindowConfig, split: SplitConfig, caption
         raise SensorClipError(f"unknown prepare stage(s) {unknown}; choose from {list(STAGES)}")
     cache = Cache(cache_dir)
     cache.clean_stale_temps()
-    home = load_home(data.layout)
     entries, built = {}, {}
+    if data.source == "generate":
+        data, entries["homes"], built["homes"] = generated_home(data, cache)
+    home = load_home(data.layout)
     if "data" in stages or "text" in stages:
         log_path, log_entry, log_built = stage_log(data, home, cache)
         if log_entry is not None:

@@ -133,7 +133,7 @@ def load_run(path: str | Path, checkpoint: str | Path | None = None,
     cfg = OmegaConf.to_container(OmegaConf.load(path / CONFIG_FILE), resolve=True)
     if data is not None:
         data = typed(DataConfig, data)
-        if data.layout != cfg["data"]["layout"]:
+        if data.home_key != typed(DataConfig, cfg["data"]).home_key:
             model.check_transferable()            # learned embeddings stay in their home
         cfg = {**cfg, "train_data": cfg["data"], "data": as_dict(data)}
     if split is not None:
