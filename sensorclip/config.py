@@ -28,7 +28,7 @@ inherit ``trainer/default.yaml``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -72,13 +72,14 @@ class DataConfig:
     days: int = 28                     # simulate: days of log
     seed: int = 0                      # simulate: the simulator's seed (generate: the home's)
     start_date: str = "2024-03-04"     # simulate: first day
+    homes: list[Any] = field(default_factory=list)   # multi: the homes (sensorclip.multihome)
 
     def __post_init__(self):
         if not self.layout:
             raise SensorClipError("data.layout is required: pass data.layout=NAME (a shipped "
                                   "layout: demo, milan, aruba, ...) or data.layout=PATH to the "
                                   "log's home layout (YAML/JSON)")
-        _choice("data.source", self.source, ("simulate", "file", "generate"))
+        _choice("data.source", self.source, ("simulate", "file", "generate", "multi"))
         if self.source == "generate" and self.name == "generated":
             self.name = self.home_key          # each generated home has its own name
         _choice("data.format", self.format, ("auto", "a", "b", "c"))
@@ -88,6 +89,8 @@ class DataConfig:
     @property
     def home_key(self) -> str:
         """Which home: the layout, or for a generated home its name (``generated_007``)."""
+        if self.source == "multi":
+            return "multi:" + ",".join(map(str, self.homes))
         return f"generated_{self.seed:03d}" if self.source == "generate" else str(self.layout)
 
 

@@ -75,6 +75,7 @@ class Prepared:
     captions: Captions | None = None
     text_embeddings: np.ndarray | None = None
     pairs: list[tuple[str, str]] | None = None         # (sensor, state) per image
+    pair_xy: np.ndarray | None = None                  # [pairs, 2] position in [0, 1] of its home
     pair_embeddings: np.ndarray | None = None          # [pairs, dim] frozen input vectors
     input_parts: list[int] | None = None               # their column blocks (image, sentence)
     input_combine: str = "concat"                      # how the model joins the blocks
@@ -104,6 +105,8 @@ def generated_home(data: DataConfig, cache: Cache) -> tuple[DataConfig, Path, bo
 
 def home_name(data: DataConfig) -> str:
     """The name of the home a data config reads (without building anything)."""
+    if data.source == "multi":
+        return "+".join(map(str, data.homes))
     return data.home_key if data.source == "generate" else load_home(data.layout).name
 
 
@@ -352,6 +355,9 @@ def prepare(data: DataConfig, windows: WindowConfig, split: SplitConfig, caption
         prep.vision_identity = {**(prep.vision_identity or {}), **inputs_identity(vision, text),
                                 "dim": int(prep.pair_embeddings.shape[1])}
         prep.input_combine = vision.combine
+    if prep.pairs is not None:
+        xy = np.array([home.sensors[s].xy for s, _ in prep.pairs], dtype=np.float32)
+        prep.pair_xy = xy.reshape(-1, 2) / np.asarray(home.size, dtype=np.float32)
     if prep.pairs is not None and "events" in entries:
         table = pair_table(prep.sensor_names, prep.state_names, prep.pairs)
         check_pairs_covered(table, prep.sensor, prep.state, prep.sensor_names, prep.state_names)

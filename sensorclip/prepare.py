@@ -23,7 +23,8 @@ from sensorclip.data.cache import provenance
 from sensorclip.data.windows import SPLITS
 from sensorclip.entrypoint import console, run_cleanly
 from sensorclip.eval.tables import describe_backbone
-from sensorclip.pipeline import Prepared, prepare
+from sensorclip.multihome import prepare_homes
+from sensorclip.pipeline import Prepared
 
 
 def summary(prep: Prepared) -> dict[str, Any]:
@@ -42,12 +43,31 @@ def summary(prep: Prepared) -> dict[str, Any]:
             fine_labels={prep.fine_names[k]: np.bincount(w.split[w.fine == k],
                                                          minlength=3).tolist()
                          for k in np.unique(w.fine)},
-            parse_report=provenance(prep.entries["events"])["summary"])
+            parse_report=parse_report(prep))
     if prep.text_embeddings is not None:
         info["text_dim"] = int(prep.text_embeddings.shape[1])
     if prep.vision_identity is not None:
         info["vision"] = {**prep.vision_identity, "pairs": len(prep.pairs)}
     return info
+
+
+def parse_report(prep: Prepared) -> dict[str, Any]:
+    """The log reader's counts, added up over the homes of a multi-home data set."""
+    reports = [provenance(entry)["summary"] for stage, entry in prep.entries.items()
+               if stage == "events" or stage.endswith(":events")]
+    if len(reports) == 1:
+        return reports[0]
+    merged: dict[str, Any] = {}
+    for report in reports:
+        for key, value in report.items():
+            if isinstance(value, dict):
+                counts = merged.setdefault(key, {})
+                for name, n in value.items():
+                    counts[name] = counts.get(name, 0) + n
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                merged[key] = (max if key == "largest_gap_days" else sum)(
+                    (merged.get(key, 0), value))
+    return merged
 
 
 def print_summary(prep: Prepared, seconds: float) -> None:
@@ -97,7 +117,8 @@ def print_summary(prep: Prepared, seconds: float) -> None:
 
 def run(cfg: DictConfig) -> Prepared:
     started = time.perf_counter()
-    prep = prepare(**stage_configs(cfg), cache_dir=cfg.paths.cache_dir, stages=tuple(cfg.stages))
+    prep = prepare_homes(**stage_configs(cfg), cache_dir=cfg.paths.cache_dir,
+                         stages=tuple(cfg.stages))
     print_summary(prep, time.perf_counter() - started)
     return prep
 

@@ -19,7 +19,8 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, SequentialSample
 from sensorclip.config import LoaderConfig
 from sensorclip.data.windows import SPLITS
 from sensorclip.errors import SensorClipError
-from sensorclip.pipeline import STAGES, Prepared, prepare
+from sensorclip.multihome import prepare_homes
+from sensorclip.pipeline import STAGES, Prepared
 from sensorclip.units import EPOCH_WEEKDAY, US_PER_DAY, US_PER_HOUR, US_PER_S
 
 
@@ -46,9 +47,7 @@ def model_inputs(prep: Prepared) -> dict:
     (``model=learned``), its sensor and state codes for trainable embeddings; and each pair's
     position in the home, in [0, 1]."""
     home = prep.home
-    xy = np.array([home.sensors[s].xy for s, _ in prep.pairs], dtype=np.float32)
-    common = {"n_pairs": len(prep.pairs),
-              "pair_xy": torch.as_tensor(xy / np.asarray(home.size, dtype=np.float32))}
+    common = {"n_pairs": len(prep.pairs), "pair_xy": torch.as_tensor(prep.pair_xy)}
     if prep.pair_embeddings is not None:
         return {**common, "inputs": "image", "image_dim": int(prep.pair_embeddings.shape[1]),
                 "input_parts": list(prep.input_parts), "combine": prep.input_combine,
@@ -183,12 +182,12 @@ class SensorClipDataModule(L.LightningDataModule):
     # -- data -----------------------------------------------------------------------------------
     def prepare_data(self) -> None:
         """Build every missing cache (once, on the main process)."""
-        prepare(**self.stage_configs, cache_dir=self.cache_dir, stages=self.stages)
+        prepare_homes(**self.stage_configs, cache_dir=self.cache_dir, stages=self.stages)
 
     def setup(self, stage: str | None = None) -> None:
         if self.prepared is not None:
             return
-        prep = prepare(**self.stage_configs, cache_dir=self.cache_dir, stages=self.stages)
+        prep = prepare_homes(**self.stage_configs, cache_dir=self.cache_dir, stages=self.stages)
         self.prepared = prep
         event_pair = torch.as_tensor(prep.event_pair, dtype=torch.long)
         event_time = torch.as_tensor(prep.time_us, dtype=torch.long)
