@@ -24,7 +24,8 @@ from sensorclip.config import DataConfig, EvalConfig, stage_configs, typed
 from sensorclip.entrypoint import run_cleanly
 from sensorclip.eval.suite import evaluate_model
 from sensorclip.eval.tables import print_metrics
-from sensorclip.pipeline import home_name
+from sensorclip.multihome import prepare_homes
+from sensorclip.pipeline import Prepared, home_name
 from sensorclip.runs import build_model, describe_run, load_run, write_metrics
 
 
@@ -43,9 +44,17 @@ def evaluate_checkpoint(ckpt_path: str | Path, cache_dir: str | None = None,
 
     metrics = evaluate_model(run.model, run.datamodule, stage_configs(run.config)["text"],
                              eval_config, out, untrained=build_model(run.config, run.datamodule),
-                             record=record)
+                             record=record, sources=None if data is None else source_data(run))
     print_metrics(metrics, out)
     return metrics
+
+
+def source_data(run) -> Prepared:
+    """The windows the encoder was trained on (its home or homes; events and labels only), for
+    the references fit on the source homes' labels."""
+    stages = stage_configs({**run.config, "data": run.config["train_data"]})
+    return prepare_homes(stages["data"], stages["windows"], stages["split"], stages["captions"],
+                         cache_dir=run.datamodule.cache_dir, stages=("data",))
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")

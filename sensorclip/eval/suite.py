@@ -34,6 +34,7 @@ import torch
 from sensorclip.config import EvalConfig, TextEncoderConfig
 from sensorclip.data.captions import build_phrasebook, home_labels
 from sensorclip.data.windows import SPLITS
+from sensorclip.eval import transfer
 from sensorclip.eval.classification import classification_metrics, confusion
 from sensorclip.eval.probe import (
     few_shot_draw,
@@ -115,9 +116,13 @@ def bag_features(prep: Prepared) -> dict[str, np.ndarray]:
 def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
                    text_config: TextEncoderConfig, eval_config: EvalConfig | None = None,
                    run_dir: Path | None = None, untrained: SensorClipModule | None = None,
-                   record: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+                   record: Callable[[dict[str, Any]], None] | None = None,
+                   sources: Prepared | None = None) -> dict[str, Any]:
     """Every test metric of ``model`` beside its references (``untrained``: the same model
     before training; without it, or with ``eval.references=false``, those keys are absent).
+    A home with a common map is also scored at the common vocabulary's level
+    (``sensorclip.eval.transfer``); ``sources`` (the data the encoder was trained on, when it is
+    evaluated in another home) adds the layout-agnostic bag fit on them.
     ``record(metrics)`` (writing metrics.json) runs before the figures go to ``run_dir/plots``,
     so that a figure that fails never costs the numbers."""
     config = eval_config or EvalConfig()
@@ -153,6 +158,8 @@ def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
         predictions[level].update(probes)
         if level == "fine" and references:
             _few_shot(emb, bags, truth, len(names), days, config, metrics)
+    if prep.home.common:
+        _common_level(model, encoder, emb, prep, days, config, metrics, book, sources)
     metrics["n_test_windows"] = int(len(test["sensor"]))
     if record is not None:
         record(metrics)
@@ -162,14 +169,17 @@ def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
 
 
 def _zero_shot(model, encoder, descriptions, names, emb, level, prep, days, config, prefix,
-               metrics) -> dict[str, np.ndarray]:
+               metrics, allowed: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Zero-shot (and its keyword reference) on the scored windows: those whose label is not
-    background, among the non-background labels (all of them with eval.zeroshot_background).
-    Also scored on validation (``val_zeroshot_macro_f1``), for choosing configurations."""
+    background, among the non-background labels (all of them with eval.zeroshot_background),
+    of ``allowed`` codes only when given. Also scored on validation
+    (``val_zeroshot_macro_f1``), for choosing configurations."""
     n = len(names)
     background = np.array([is_background(name) and not config.zeroshot_background
                            for name in names])
     candidates = np.flatnonzero(~background)
+    if allowed is not None:
+        candidates = np.intersect1d(candidates, allowed)
     prototypes = project_descriptions(model, encoder, descriptions)
     val = emb["val"]
     val_scored = ~background[val[level]]
@@ -193,6 +203,40 @@ def _zero_shot(model, encoder, descriptions, names, emb, level, prep, days, conf
                days[scored], n, config)
         out["keyword_zeroshot"] = keyword
     return out
+
+
+def _common_level(model, encoder, emb, prep, days, config, metrics, book, sources) -> None:
+    """Zero-shot at the common vocabulary's level with its references: keyword, the caption
+    oracle and, across homes, the layout-agnostic bag (``sensorclip.eval.transfer``)."""
+    to_common = transfer.common_codes(prep.home, prep.fine_names)
+    for split in SPLITS:
+        emb[split]["common"] = to_common[emb[split]["fine"]]
+    allowed = np.unique(to_common[to_common != 0])
+    if len(allowed) < 2:
+        return
+    names, n = transfer.COMMON_LEVEL, len(transfer.COMMON_LEVEL)
+    descriptions = [tuple(book.rename(t) for t in texts)
+                    for texts in transfer.common_descriptions()]
+    zero = _zero_shot(model, encoder, descriptions, names, emb, "common", prep, days, config,
+                      "common_", metrics, allowed)
+    scored, candidates = zero["zeroshot_scored"], allowed
+    truth, scored_days = emb["test"]["common"][scored], days[scored]
+    if not config.references:
+        return
+    windows = transfer.split_index(prep, "test")[scored]
+    captions = prep.text_embeddings[prep.captions.index[windows, 0]].astype(np.float32)
+    oracle = transfer.caption_oracle(captions, [encoder.encode(list(texts), progress=False)
+                                                for texts in descriptions], candidates)
+    metrics.update(classification_metrics(truth, oracle, n, "caption_oracle_zeroshot_"))
+    _delta(metrics, "delta_common_zeroshot_macro_f1_vs_caption_oracle", truth, zero["zeroshot"],
+           oracle, scored_days, n, config)
+    probe = transfer.fit_agnostic_bag(sources, config.seed) if sources is not None else None
+    if probe is not None:
+        x, _ = transfer.prepared_features(prep, "test")
+        agnostic = transfer.predict_among(probe, x[scored], candidates)
+        metrics.update(classification_metrics(truth, agnostic, n, "agnostic_bag_"))
+        _delta(metrics, "delta_zeroshot_macro_f1_vs_agnostic_bag", truth, zero["zeroshot"],
+               agnostic, scored_days, n, config)
 
 
 def _probes(emb, untrained_emb, bags, truth, n, days, config, prefix, metrics,

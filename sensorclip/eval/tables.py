@@ -49,6 +49,14 @@ METHODS = (("zeroshot", "zero-shot"), ("keyword_zeroshot", "  keyword overlap (r
            ("linear_probe", "linear probe"),
            ("untrained_linear_probe", "  untrained encoder (reference)"),
            ("bag", "  bag of events (reference)"), ("majority", "  majority (reference)"))
+COMMON_METHODS = (("common_zeroshot", "zero-shot"),
+                  ("common_keyword_zeroshot", "  keyword overlap (reference)"),
+                  ("caption_oracle_zeroshot", "  own captions, text encoder (ceiling)"),
+                  ("agnostic_bag", "  layout-agnostic bag from the source homes (reference)"))
+COMMON_DELTAS = (("common_delta_zeroshot_macro_f1_vs_keyword", "zero-shot - keyword"),
+                 ("delta_zeroshot_macro_f1_vs_agnostic_bag", "zero-shot - layout-agnostic bag"),
+                 ("delta_common_zeroshot_macro_f1_vs_caption_oracle",
+                  "zero-shot - caption oracle"))
 DELTAS = (("delta_zeroshot_macro_f1_vs_keyword", "zero-shot - keyword"),
           ("delta_probe_macro_f1_vs_untrained", "probe - untrained"),
           ("delta_probe_macro_f1_vs_bag", "probe - bag of events"))
@@ -65,6 +73,10 @@ def recognition_table(metrics: Mapping[str, Any]) -> Table:
             if f"{key}accuracy" in metrics:
                 table.add_row(level, label, *(_number(metrics[key + m]) for m in (
                     "accuracy", "macro_f1", "balanced_accuracy")))
+    for method, label in COMMON_METHODS:
+        if f"{method}_accuracy" in metrics:
+            table.add_row("common", label, *(_number(metrics[f"{method}_{m}"]) for m in (
+                "accuracy", "macro_f1", "balanced_accuracy")))
     return table
 
 
@@ -79,6 +91,9 @@ def evidence_table(metrics: Mapping[str, Any]) -> Table:
         for key, label in DELTAS:
             if prefix + key in metrics:
                 table.add_row(level, label, *_difference(metrics, prefix + key))
+    for key, label in COMMON_DELTAS:
+        if key in metrics:
+            table.add_row("common", label, *_difference(metrics, key))
     for k in sorted(int(key.split("_")[1]) for key in metrics
                     if key.startswith("fewshot_") and key.endswith("_macro_f1")):
         ours, bag = metrics[f"fewshot_{k}_macro_f1"], metrics.get(f"bag_fewshot_{k}_macro_f1")
