@@ -7,7 +7,7 @@ ARGS   ?=
 
 .PHONY: install test test-fast lint demo prepare images embeddings train evaluate sweep report \
 	compare bench results clean search annotate finetune finetune-curve embed calibrate difficulty \
-	sentences
+	sentences transfer-study
 
 install: $(STAMP)
 
@@ -77,6 +77,9 @@ embed: install                ## make embed ARGS="ckpt_path=PATH out=embeddings.
 
 results: install              ## defaults chosen by measurement -> docs/results.md (about an hour)
 	$(BIN)/python scripts/results.py $(ARGS)
+
+transfer-study: install       ## pretrain on 1..16 generated homes, evaluate on unseen ones -> docs/transfer.md
+	$(BIN)/python scripts/transfer_study.py $(ARGS)
 
 bench: install                ## speed figures at Milan scale -> bench.json (docs/performance.md)
 	$(BIN)/python scripts/bench.py $(ARGS)
