@@ -206,3 +206,30 @@ def test_text_model_trains_and_evaluates_in_another_home(compose_config, tmp_pat
 def test_image_text_sum_trains(compose_config):
     metrics = train(compose_config("trainer=debug", "model=image_text", "model.combine=sum"))
     assert (metrics["inputs"], metrics["combine"]) == ("image_text", "sum")
+
+
+@pytest.mark.slow
+def test_downstream_tools_accept_a_text_encoder(compose_config, tmp_path):
+    """embed, search and fine-tune read a model=text checkpoint, in its home and in another."""
+    from hydra import compose, initialize_config_dir
+
+    from helpers import CONF
+    from sensorclip.downstream.logs import embed_log
+    from sensorclip.downstream.search import best_matches, window_query
+    from sensorclip.finetune import finetune
+    train(compose_config("trainer=debug", "model=text"))
+    run = tmp_path / "run"
+    own = embed_log(run)
+    assert own.embeddings.shape[0] == len(own.window_ids) > 0
+    other = embed_log(run, data=DataConfig(name="generated", layout="generated",
+                                           source="generate", seed=2, days=3,
+                                           activity_model=None))
+    assert other.prep.home.name == "generated_002" and len(other.embeddings) > 0
+    first = int(own.window_ids[0])
+    rows, _ = best_matches(own.embeddings, window_query(own.embeddings, own.window_ids, first), 3)
+    assert rows[0] == 0
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="finetune", overrides=[
+            f"ckpt_path={run}", "finetune.epochs=1", "finetune.init=pretrained",
+            "progress_bar=false", f"paths.output_dir={tmp_path / 'ft'}"])
+    assert "pretrained_macro_f1" in finetune(cfg)
