@@ -42,9 +42,13 @@ REFERENCES = [f"chance_recall@{k}" for k in (1, 5, 10)] + [
     "delta_probe_macro_f1_vs_bag", "delta_probe_macro_f1_vs_bag_ci95",
     "delta_probe_macro_f1_vs_untrained", "delta_probe_macro_f1_vs_untrained_ci95",
     "delta_zeroshot_macro_f1_vs_keyword", "delta_zeroshot_macro_f1_vs_keyword_ci95"] + [
-    f"{who}fewshot_{k}_macro_f1{sd}" for who in ("", "bag_") for k in (1, 5, 10, 25)
-    for sd in ("", "_sd")] + [
-    f"delta_fewshot_{k}_macro_f1_vs_bag{ci}" for k in (1, 5, 10, 25) for ci in ("", "_ci95")]
+    f"{who}fewshot_{k}_macro_f1{sd}" for who in ("", "bag_", "untrained_")
+    for k in (1, 5, 10, 25) for sd in ("", "_sd")] + [
+    f"delta_fewshot_{k}_macro_f1_vs_{ref}{ci}" for k in (1, 5, 10, 25) for ref in
+    ("bag", "untrained") for ci in ("", "_ci95")] + [
+    # the demo layout maps its labels into the common vocabulary: scored at that level too
+    "common_zeroshot_macro_f1", "common_keyword_zeroshot_macro_f1",
+    "caption_oracle_zeroshot_macro_f1", "delta_common_zeroshot_macro_f1_vs_caption_oracle_ci95"]
 
 
 def test_classification_metrics_by_hand_and_against_sklearn():
@@ -170,6 +174,9 @@ def test_training_writes_every_required_metric_and_figure(trained_run):
     assert low <= saved["delta_probe_macro_f1_vs_bag"] <= high
     mean_gap = saved["fewshot_5_macro_f1"] - saved["bag_fewshot_5_macro_f1"]
     assert saved["delta_fewshot_5_macro_f1_vs_bag"] == pytest.approx(mean_gap)
+    untrained_gap = saved["fewshot_5_macro_f1"] - saved["untrained_fewshot_5_macro_f1"]
+    assert saved["delta_fewshot_5_macro_f1_vs_untrained"] == pytest.approx(untrained_gap)
+    assert "agnostic_bag_macro_f1" not in saved          # only across homes
     for figure in ("confusion_zeroshot.png", "confusion_probe.png", "embedding_map.png",
                    "recall_per_class.png", "retrieval_examples.md"):
         assert (run / "plots" / figure).is_file()

@@ -27,7 +27,9 @@ COLUMNS = ("recall@5_sensor_to_text", "untrained_recall@5_sensor_to_text", "chan
            "linear_probe_macro_f1", "untrained_linear_probe_macro_f1", "bag_macro_f1",
            "majority_macro_f1", "delta_probe_macro_f1_vs_untrained_ci95",
            "delta_probe_macro_f1_vs_bag_ci95", "fewshot_5_macro_f1", "bag_fewshot_5_macro_f1",
-           "delta_fewshot_5_macro_f1_vs_bag_ci95")
+           "delta_fewshot_5_macro_f1_vs_bag_ci95", "common_zeroshot_macro_f1",
+           "common_keyword_zeroshot_macro_f1", "caption_oracle_zeroshot_macro_f1",
+           "agnostic_bag_macro_f1", "delta_zeroshot_macro_f1_vs_agnostic_bag_ci95")
 CHART = ("recall@5_sensor_to_text", "zeroshot_macro_f1", "keyword_zeroshot_macro_f1",
          "linear_probe_macro_f1", "bag_macro_f1")
 

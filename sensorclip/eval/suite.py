@@ -13,7 +13,7 @@ on any checkpoint of a run. All on the test split, nothing selected on it:
   and their coarse predictions are the fine ones mapped to coarse labels;
 - ``delta_*`` paired differences of macro-F1 with 95% intervals from resampling test days;
 - ``fewshot_{k}_macro_f1``: the probe fit on k labelled windows per class (mean and sd over
-  seeded draws), for the encoder and for the bag of events;
+  seeded draws), for the encoder, the untrained encoder and the bag of events;
 - ``val_*``: the validation scores that configurations are chosen by (``optimized_metric``),
   never the test ones.
 
@@ -157,7 +157,7 @@ def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
                          metrics, fitted)
         predictions[level].update(probes)
         if level == "fine" and references:
-            _few_shot(emb, bags, truth, len(names), days, config, metrics)
+            _few_shot(emb, untrained_emb, bags, truth, len(names), days, config, metrics)
     if prep.home.common:
         _common_level(model, encoder, emb, prep, days, config, metrics, book, sources)
     metrics["n_test_windows"] = int(len(test["sensor"]))
@@ -277,10 +277,13 @@ def probe_inputs(emb: dict[str, dict], config: EvalConfig) -> dict[str, np.ndarr
     return {split: emb[split][key] for split in SPLITS}
 
 
-def _few_shot(emb, bags, truth, n, days, config, metrics) -> None:
-    """k-shot probes on the embeddings and on the bag of events, fit on the same draws of
-    labelled windows; their difference carries an interval over test days and draws."""
+def _few_shot(emb, untrained_emb, bags, truth, n, days, config, metrics) -> None:
+    """k-shot probes on the embeddings, on the untrained encoder's and on the bag of events,
+    fit on the same draws of labelled windows; each difference carries an interval over test
+    days and draws."""
     sources = {"": probe_inputs(emb, config)}
+    if untrained_emb is not None:
+        sources["untrained_"] = probe_inputs(untrained_emb, config)
     if bags is not None:
         sources["bag_"] = bags
     for k in config.fewshot_k:
@@ -290,11 +293,12 @@ def _few_shot(emb, bags, truth, n, days, config, metrics) -> None:
             scores = [macro_f1(truth["test"], p, n) for p in predicted[tag]]
             metrics[f"{tag}fewshot_{k}_macro_f1"] = float(np.mean(scores)) if scores else None
             metrics[f"{tag}fewshot_{k}_macro_f1_sd"] = float(np.std(scores)) if scores else None
-        if "bag_" in predicted and predicted[""]:
-            key = f"delta_fewshot_{k}_macro_f1_vs_bag"
-            metrics[key], metrics[f"{key}_ci95"] = paired_bootstrap_draws(
-                truth["test"], predicted[""], predicted["bag_"], days, n,
-                resamples=config.bootstrap_resamples, seed=config.seed)
+        for tag, name in (("bag_", "bag"), ("untrained_", "untrained")):
+            if tag in predicted and predicted[""] and predicted[tag]:
+                key = f"delta_fewshot_{k}_macro_f1_vs_{name}"
+                metrics[key], metrics[f"{key}_ci95"] = paired_bootstrap_draws(
+                    truth["test"], predicted[""], predicted[tag], days, n,
+                    resamples=config.bootstrap_resamples, seed=config.seed)
 
 
 def few_shot_predictions(x, truth, n, k, config) -> list[np.ndarray]:

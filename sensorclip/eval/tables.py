@@ -101,6 +101,11 @@ def evidence_table(metrics: Mapping[str, Any]) -> Table:
             continue
         label = f"{k}-shot probe - bag of events ({ours:.3f} vs {bag:.3f})"
         key = f"delta_fewshot_{k}_macro_f1_vs_bag"
+        untrained = f"delta_fewshot_{k}_macro_f1_vs_untrained"
+        if untrained in metrics:
+            table.add_row("fine", f"{k}-shot probe - untrained encoder ({ours:.3f} vs "
+                                  f"{metrics[f'untrained_fewshot_{k}_macro_f1']:.3f})",
+                          *_difference(metrics, untrained))
         if key in metrics:
             table.add_row("fine", label, *_difference(metrics, key))
         else:                                   # runs evaluated before few-shot intervals
