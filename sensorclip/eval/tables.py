@@ -51,7 +51,7 @@ METHODS = (("zeroshot", "zero-shot"), ("keyword_zeroshot", "  keyword overlap (r
            ("bag", "  bag of events (reference)"), ("majority", "  majority (reference)"))
 COMMON_METHODS = (("common_zeroshot", "zero-shot"),
                   ("common_keyword_zeroshot", "  keyword overlap (reference)"),
-                  ("caption_oracle_zeroshot", "  own captions, text encoder (ceiling)"),
+                  ("caption_oracle_zeroshot", "  own captions, text encoder (caption oracle)"),
                   ("agnostic_bag", "  layout-agnostic bag from the source homes (reference)"))
 COMMON_DELTAS = (("common_delta_zeroshot_macro_f1_vs_keyword", "zero-shot - keyword"),
                  ("delta_zeroshot_macro_f1_vs_agnostic_bag", "zero-shot - layout-agnostic bag"),

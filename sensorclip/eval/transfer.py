@@ -7,8 +7,10 @@ vocabulary (``sensorclip.data.vocabulary``), where homes can be compared:
 - ``common_zeroshot_*`` and ``common_keyword_zeroshot_*``: zero-shot from the vocabulary's
   descriptions, among the common activities the home's labels map to;
 - ``caption_oracle_zeroshot_*``: each window's own caption, embedded by the frozen text
-  encoder, scored against the same descriptions. It is the ceiling of an encoder that matched
-  every caption exactly, and it tells whether the captions or the encoder limit zero-shot;
+  encoder, scored against the same descriptions: what an encoder that reproduced every caption
+  exactly would score, which tells whether the captions or the encoder limit zero-shot (a
+  trained encoder can score above it: its embedding of a window is pulled towards the captions
+  of similar windows, not only its own);
 - ``agnostic_bag_*`` (cross-home only): a logistic regression on features that mean the same in
   every home (``agnostic_features``: event counts per room type x sensor type x state, time of
   day, weekday, duration), fit on the source homes' labels and applied to the target with no
