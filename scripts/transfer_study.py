@@ -215,8 +215,9 @@ pretraining. Zero-shot is scored at the common vocabulary's level, among the tar
 activities, without background windows; keyword is word overlap of the window's captions with
 the descriptions; the layout-agnostic bag is a logistic regression on features that mean the
 same in every home, fit on the source homes' labels; the caption oracle scores the window's own
-caption through the text encoder (an encoder that reproduced each caption). 5-shot figures are on the
-target's own fine labels, beside the target's own 5-shot bag of events on the same draws.
+caption through the text encoder (an encoder that reproduced each caption). 5-shot figures are
+on the target's own fine labels, beside the target's own 5-shot bag of events and the untrained
+encoder's 5-shot probe on the same draws.
 Intervals: 95%, resampling the target's test days (and the few-shot draws).
 """
 
