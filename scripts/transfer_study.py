@@ -2,6 +2,7 @@
 
     python scripts/transfer_study.py                           # -> docs/transfer.md + .png
     python scripts/transfer_study.py --sizes 1 4 16 --models text tiny
+    python scripts/transfer_study.py --sizes 16 --models text,features=time  # a variant
     python scripts/transfer_study.py --report-only             # tables from finished runs
 
 For every model (``model=``) and pretraining size N, one ``experiment=pretrain`` run on the
@@ -41,15 +42,21 @@ def target_config(name: str, days: int = TARGET_DAYS) -> DataConfig:
                                    activity_model=None, days=days, homes=[name]))[0]
 
 
+def run_dir(root: Path, model: str, size: int) -> Path:
+    """``model`` is a model option, optionally with more overrides: ``text,features=time``."""
+    return root / model.replace(",", "+").replace("=", "-") / f"n{size}"
+
+
 def pretrain(model: str, size: int, root: Path, extra: list[str]) -> Path:
     """The run directory of ``experiment=pretrain`` on generated homes 0..size-1."""
-    out = root / model / f"n{size}"
+    out = run_dir(root, model, size)
     if (out / "metrics.json").is_file():
         return out
+    name, *more = model.split(",")
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose(config_name="train", overrides=[
-            "experiment=pretrain", f"model={model}", f"data.homes=[generated:0-{size - 1}]",
-            f"paths.output_dir={out}", "callbacks.progress_bar=null", *extra])
+            "experiment=pretrain", f"model={name}", f"data.homes=[generated:0-{size - 1}]",
+            f"paths.output_dir={out}", "callbacks.progress_bar=null", *more, *extra])
     train(cfg)
     return out
 
@@ -171,7 +178,7 @@ def main() -> None:
     results = {}
     for model in args.models:
         for size in args.sizes:
-            run = args.root / model / f"n{size}"
+            run = run_dir(args.root, model, size)
             if not args.report_only:
                 run = pretrain(model, size, args.root, args.overrides)
             for target in targets:
