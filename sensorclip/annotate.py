@@ -1,5 +1,6 @@
 """Label an unlabelled log with a trained encoder: activity segments and a CASAS log to read back.
 
+    python -m sensorclip.annotate ckpt_path=RUN/checkpoints/X.ckpt   # the run's own test split
     python -m sensorclip.annotate ckpt_path=RUN/checkpoints/X.ckpt data.raw_path=LOG \\
         data.layout=milan                          # zero-shot, from the layout's descriptions
     python -m sensorclip.annotate ... labels=my_labels.yaml      # label -> [descriptions]
@@ -83,7 +84,13 @@ def prototypes(log: EmbeddedLog, labels: str | None, examples: str | None,
 
 
 def annotate(cfg: DictConfig) -> dict[str, Any]:
-    data = typed(DataConfig, cfg.data)
+    """Label ``data.raw_path`` (a log of ``data.layout``), or with neither given the run's own
+    test split, as ``search`` does."""
+    own = cfg.data.get("raw_path") is None and cfg.data.get("layout") is None
+    data = None if own else typed(DataConfig, cfg.data)
+    if own and cfg.examples:
+        raise SensorClipError("examples=LOG needs the log to label too: pass data.raw_path=LOG "
+                              "and data.layout=LAYOUT")
     log = embed_log(cfg.ckpt_path, data, cfg.cache_dir)
     names, vectors = prototypes(log, cfg.labels, cfg.examples, data, cfg.cache_dir)
     codes, confidence = softmax_confidence(log.embeddings @ vectors.T,

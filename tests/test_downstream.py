@@ -133,6 +133,23 @@ def test_annotate_round_trips_and_beats_the_majority_on_test_days(trained_run, t
     assert labelled == summary["labelled_events"]
 
 
+def test_annotate_with_only_a_checkpoint_labels_the_runs_test_split(trained_run, tmp_path):
+    run, metrics = trained_run
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="annotate", overrides=[
+            f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}",
+            f"paths.output_dir={tmp_path / 'out'}"])
+    summary = annotate(cfg)
+    assert summary["windows"] == metrics["n_test_windows"]
+    assert "window_accuracy" in summary and (tmp_path / "out" / "segments.csv").is_file()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="annotate", overrides=[
+            f"ckpt_path={run}", f"examples={tmp_path / 'x.txt'}",
+            f"paths.output_dir={tmp_path / 'out2'}"])
+    with pytest.raises(SensorClipError, match="needs the log to label too"):
+        annotate(cfg)
+
+
 def test_annotated_lines_carry_begin_and_end(demo_events):
     log = SimpleNamespace(time_us=demo_events.time.astype(np.int64)[:6],
                           sensor=demo_events.sensor[:6], state=demo_events.state[:6],
