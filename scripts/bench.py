@@ -69,7 +69,12 @@ from sensorclip.data.dataset import windowed_data
 from sensorclip.data.homes import load_home
 from sensorclip.frozen.render import pair_table, sensor_state_pairs
 from sensorclip.frozen.text import TextEncoder
-from sensorclip.hardware import matmul_flops, native_bf16_matmul
+from sensorclip.hardware import (
+    capabilities,
+    matmul_flops,
+    native_bf16_matmul,
+    native_precisions,
+)
 from sensorclip.model.datamodule import EpochBatchSampler, LengthBucketSampler, WindowBatches
 from sensorclip.model.dropout import dropout
 from sensorclip.model.module import SensorClipModule
@@ -205,6 +210,21 @@ def matmul_peak(dtype: torch.dtype, size: int = 2048, seconds: float = 0.5) -> f
     return matmul_flops(dtype, size, seconds)
 
 
+def fraction_of_peak(achieved: float, peak: float, dtype: torch.dtype) -> float | None:
+    """Achieved FLOP/s over the peak. A fraction above 1 means the peak was measured low (a
+    neighbour's load during its half second): it is measured again for longer, and if the
+    fraction still exceeds 1 it is not reported (None) rather than printed wrong."""
+    if achieved <= peak:
+        return achieved / peak
+    again = max(peak, matmul_peak(dtype, seconds=2.0))
+    return achieved / again if achieved <= again else None
+
+
+def median_or_none(values: list) -> float | None:
+    kept = [v for v in values if v is not None]
+    return statistics.median(kept) if kept else None
+
+
 def counted_flops(fn) -> int:
     """Matrix-product FLOPs (mm, addmm, bmm, attention) that ``fn()`` runs, by torch's count."""
     with FlopCounterMode(display=False) as counter:
@@ -245,10 +265,11 @@ def measure_training(data, preset, args, device="cpu", fast_dtype=None, naive_dt
         fast.append(time_steps(module, module, batches, module, args.steps, warmup, device,
                                fast_dtype, fused=True))
         if peak:
-            fractions.append(fast[-1] * flops_per_window / peak)
+            fractions.append(fraction_of_peak(fast[-1] * flops_per_window, peak,
+                                              fast_dtype or torch.float32))
     results["fast"] = statistics.median(fast)
     if fractions:
-        results["fraction_of_peak"] = statistics.median(fractions)
+        results["fraction_of_peak"] = median_or_none(fractions)
     if naive:
         encoder = make_naive(data, module)
         trained = nn.ModuleList([encoder, module.text_head, module.loss_fn])
@@ -294,14 +315,15 @@ def measure_text(texts: list[str], n: int, precisions: tuple[str, ...], repeats:
     fractions = {p: [] for p in precisions}
     for _ in range(repeats):
         for precision, encoder in encoders.items():
-            peak = matmul_peak(torch.bfloat16 if precision == "bf16" else torch.float32)
+            dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+            peak = matmul_peak(dtype)
             started = time.perf_counter()
             encoder.encode(sample, progress=False)
             seconds = time.perf_counter() - started
             rates[precision].append(len(sample) / seconds)
-            fractions[precision].append(flops[precision] / seconds / peak)
+            fractions[precision].append(fraction_of_peak(flops[precision] / seconds, peak, dtype))
     return {p: {"captions_per_s": statistics.median(rates[p]),
-                "fraction_of_peak": statistics.median(fractions[p]),
+                "fraction_of_peak": median_or_none(fractions[p]),
                 "flops_per_caption": flops[p] / len(sample),
                 "padding_overhead": encoders[p].padding_overhead} for p in precisions}
 
@@ -320,14 +342,16 @@ def prep_scaling(sizes: list[int]) -> dict:
 
 
 def roofline_peaks(repeats: int) -> dict:
-    """The matrix-product peaks of this machine (GFLOP/s, medians of alternating fp32 and bf16
-    measurements), for the record; the fractions use the peak measured beside each timing."""
-    peaks = {torch.float32: [], torch.bfloat16: []}
+    """The matrix-product peaks of this machine (GFLOP/s, medians of alternating measurements in
+    each native precision; None where bf16 is not native), for the record; the fractions use
+    the peak measured beside each timing."""
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    peaks = {p: [] for p in native_precisions()}
     for _ in range(repeats):
-        for dtype, measured in peaks.items():
-            measured.append(matmul_peak(dtype) / 1e9)
-    return {"matmul_peak_gflops_fp32": statistics.median(peaks[torch.float32]),
-            "matmul_peak_gflops_bf16": statistics.median(peaks[torch.bfloat16])}
+        for precision, measured in peaks.items():
+            measured.append(matmul_peak(dtypes[precision]) / 1e9)
+    return {f"matmul_peak_gflops_{p}": statistics.median(peaks[p]) if p in peaks else None
+            for p in dtypes}
 
 
 def save_arrays(data: MilanScale, path: Path) -> None:
@@ -384,14 +408,17 @@ def peak_rss_gb() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=430_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--full", action="store_true",
+                        help="3 repeats and the 4.3M-line scaling point (about 3x longer)")
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--text-captions", type=int, default=1024)
     parser.add_argument("--quick", action="store_true", help="1 repeat, 3 steps: a smoke run")
     parser.add_argument("--no-compile", action="store_true")
-    parser.add_argument("--scale", type=int, nargs="*", default=[43_000, 430_000, 4_300_000],
+    parser.add_argument("--presets", nargs="+", default=list(PRESETS), choices=PRESETS)
+    parser.add_argument("--scale", type=int, nargs="*", default=[43_000, 430_000],
                         metavar="LINES", help="log sizes of the data-stage scaling figures")
     parser.add_argument("--out", type=Path, default=Path("bench.json"))
     parser.add_argument("--rss-probe", type=Path, help=argparse.SUPPRESS)
@@ -402,11 +429,18 @@ def main() -> None:
         print(json.dumps({"peak_rss_gb": rss_probe(args.rss_probe, args.rss_preset, args.steps,
                                                    args.rss_precision)}))
         return
+    if args.full:
+        args.repeats, args.scale = 3, [*args.scale, 4_300_000]
     if args.quick:
         args.repeats, args.steps, args.warmup, args.text_captions = 1, 3, 1, 256
         args.scale = [43_000, 86_000]
     torch.set_num_threads(torch.get_num_threads())
+    host = capabilities()
+    print("host: " + ", ".join(f"{name} {'yes' if has else 'no'}" for name, has in host.items())
+          + (f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""),
+          flush=True)
     result: dict = {"device": "cpu", "cpu": platform.processor() or platform.machine(),
+                    "capabilities": host, "presets": args.presets,
                     "threads": torch.get_num_threads(), "torch": torch.__version__,
                     "batch_size": args.batch_size, "repeats": args.repeats, "steps": args.steps}
     with tempfile.TemporaryDirectory() as tmp:
@@ -423,13 +457,14 @@ def main() -> None:
         result.update(events=len(data.events), windows=len(data.windows),
                       unique_captions=len(data.captions.texts), pairs=len(data.pairs))
         result.update(roofline_peaks(max(3, args.repeats)))
-        text = measure_text(data.captions.texts, args.text_captions, ("fp32", "bf16"),
+        text = measure_text(data.captions.texts, args.text_captions, native_precisions(),
                             args.repeats)
         text_precision = "bf16" if native_bf16_matmul() else "fp32"    # text.precision=auto
+        bf16 = text.get("bf16", {})                     # not timed where bf16 is not native
         result.update(text_captions_per_s=text["fp32"]["captions_per_s"],
-                      text_captions_per_s_bf16=text["bf16"]["captions_per_s"],
+                      text_captions_per_s_bf16=bf16.get("captions_per_s"),
                       text_fraction_of_peak_fp32=text["fp32"]["fraction_of_peak"],
-                      text_fraction_of_peak_bf16=text["bf16"]["fraction_of_peak"],
+                      text_fraction_of_peak_bf16=bf16.get("fraction_of_peak"),
                       text_precision=text_precision,
                       text_fraction_of_peak=text[text_precision]["fraction_of_peak"],
                       text_flops_per_caption=text["fp32"]["flops_per_caption"],
@@ -439,7 +474,7 @@ def main() -> None:
         result["fast_precision"] = precision            # what trainer=cpu picks on this host
         result["naive_precision"] = "32-true"
         result.update({f"dropout_ms_{k}": v for k, v in measure_dropout().items()})
-        for preset in PRESETS:
+        for preset in args.presets:
             flops = step_flops_per_window(data, preset, args.batch_size)
             measured = measure_training(data, preset, args, fast_dtype=fast_dtype,
                                         flops_per_window=flops)
@@ -459,7 +494,7 @@ def main() -> None:
         result["fd60_mean_events"] = float(duration.windows.length.mean())
         short = argparse.Namespace(**{**vars(args), "steps": max(2, args.steps // 2),
                                       "repeats": max(1, args.repeats - 1)})
-        for preset in PRESETS:
+        for preset in args.presets:
             measured = measure_training(duration, preset, short, fast_dtype=fast_dtype)
             result[f"fd60_train_windows_per_s_fast_{preset}"] = measured["fast"]
             result[f"fd60_train_windows_per_s_naive_{preset}"] = measured["naive"]
@@ -472,7 +507,7 @@ def main() -> None:
         if torch.cuda.is_available():
             # the gpu preset's bf16-mixed on both paths: the ratio is the data path and kernels
             result["gpu"] = torch.cuda.get_device_name()
-            for preset in PRESETS:
+            for preset in args.presets:
                 bf16 = measure_training(data, preset, args, device="cuda",
                                         fast_dtype=torch.bfloat16, naive_dtype=torch.bfloat16)
                 fp32 = measure_training(data, preset, args, device="cuda", naive=False)
@@ -482,30 +517,42 @@ def main() -> None:
                 result[f"gpu_train_windows_per_s_fp32_{preset}"] = fp32["fast"]
         arrays = Path(tmp) / "arrays.npz"
         save_arrays(data, arrays)
-        for preset in PRESETS:
+        for preset in args.presets:
             probe = subprocess.run([sys.executable, __file__, "--rss-probe", str(arrays),
                                     "--rss-preset", preset, "--rss-precision", precision,
                                     "--steps", str(max(args.steps, 5))],
                                    capture_output=True, text=True, check=True)
             result[f"peak_rss_gb_train_{preset}"] = json.loads(
                 probe.stdout.strip().splitlines()[-1])["peak_rss_gb"]
-    # headline figures: the base encoder (768-d, the size the issue measures) as trainer=cpu runs it
-    headline = encoder_preset("base")
+    # headline figures: the base encoder (768-d, the size the issue measures) as trainer=cpu
+    # runs it (the first preset measured when base is left out)
+    first = "base" if "base" in args.presets else args.presets[0]
+    headline = encoder_preset(first)
     result.update(d_model=headline.d_model, n_layers=headline.n_layers,
-                  train_windows_per_s_fast=result["train_windows_per_s_fast_base"],
-                  train_windows_per_s_naive=result["train_windows_per_s_naive_base"],
-                  train_speedup_vs_naive=result["train_speedup_vs_naive_base"],
-                  train_fraction_of_peak_fp32=result["train_fraction_of_peak_fp32_base"],
-                  train_fraction_of_peak_bf16=result["train_fraction_of_peak_bf16_base"],
-                  peak_rss_gb_train=result["peak_rss_gb_train_base"])
+                  train_windows_per_s_fast=result[f"train_windows_per_s_fast_{first}"],
+                  train_windows_per_s_naive=result[f"train_windows_per_s_naive_{first}"],
+                  train_speedup_vs_naive=result[f"train_speedup_vs_naive_{first}"],
+                  train_fraction_of_peak_fp32=result[f"train_fraction_of_peak_fp32_{first}"],
+                  train_fraction_of_peak_bf16=result[f"train_fraction_of_peak_bf16_{first}"],
+                  peak_rss_gb_train=result[f"peak_rss_gb_train_{first}"])
     args.out.write_text(json.dumps(result, indent=2))
     print_table(result)
 
 
+NOT_NATIVE = "not native here"
+
+
+def shown(value, fmt: str = "{:.2f}", missing: str = NOT_NATIVE) -> str:
+    return missing if value is None else fmt.format(value)
+
+
 def fraction_pair(r: dict, preset: str) -> str:
-    bf16 = r[f"train_fraction_of_peak_bf16_{preset}"]
-    return (f"{r[f'train_fraction_of_peak_fp32_{preset}']:.2f} / "
-            f"{'-' if bf16 is None else f'{bf16:.2f}'}")
+    """fp32 / bf16 fractions; a fraction whose peak stayed too low to trust reads 'flagged'."""
+    native = r["fast_precision"] == "bf16-mixed"
+    fp32 = shown(r[f"train_fraction_of_peak_fp32_{preset}"], missing="flagged")
+    bf16 = shown(r[f"train_fraction_of_peak_bf16_{preset}"],
+                 missing="flagged" if native else NOT_NATIVE)
+    return f"{fp32} / {bf16}"
 
 
 def print_table(r: dict) -> None:
@@ -515,16 +562,19 @@ def print_table(r: dict) -> None:
             ("  parse / windows / captions (s)",
              f"{r['parse_s']:.2f} / {r['windows_s']:.2f} / {r['captions_s']:.2f}"),
             ("text embedding, MiniLM fp32 (unique captions/s)", r["text_captions_per_s"]),
-            ("text embedding, MiniLM bf16 (unique captions/s)", r["text_captions_per_s_bf16"]),
+            ("text embedding, MiniLM bf16 (unique captions/s)",
+             shown(r["text_captions_per_s_bf16"], "{:,.2f}")),
             ("  fraction of the fp32 / bf16 matmul peak",
-             f"{r['text_fraction_of_peak_fp32']:.2f} / {r['text_fraction_of_peak_bf16']:.2f}"),
+             f"{shown(r['text_fraction_of_peak_fp32'], missing='flagged')} / "
+             f"{shown(r['text_fraction_of_peak_bf16'])}"),
             ("  padding overhead (padded tokens / real tokens - 1)", r["text_padding_overhead"]),
             ("matmul peak fp32 / bf16 (GFLOP/s)",
-             f"{r['matmul_peak_gflops_fp32']:.0f} / {r['matmul_peak_gflops_bf16']:.0f}"),
+             f"{r['matmul_peak_gflops_fp32']:.0f} / "
+             f"{shown(r['matmul_peak_gflops_bf16'], '{:.0f}')}"),
             ("dropout of one [64, 21, 3072] activation, torch / sensorclip (ms)",
              f"{r['dropout_ms_torch']:.1f} / {r['dropout_ms_sensorclip']:.1f}")]
     fast = f"fast ({r['fast_precision']})"
-    for preset in PRESETS:
+    for preset in r["presets"]:
         d = encoder_preset(preset)
         tag = f"{preset} ({d.d_model}-d, {d.n_layers} layers)"
         rows += [(f"train {tag}: {fast} (windows/s)", r[f"train_windows_per_s_fast_{preset}"]),
@@ -536,7 +586,7 @@ def print_table(r: dict) -> None:
                  (f"train {tag}: speed-up fast (32-true) / naive",
                   r[f"train_speedup_vs_naive_fp32_{preset}"]),
                  (f"train {tag}: fraction of peak, fp32 / bf16", fraction_pair(r, preset))]
-    for preset in PRESETS:
+    for preset in r["presets"]:
         rows += [(f"fd60 windows, {preset}: {fast}, length-bucketed (windows/s)",
                   r[f"fd60_train_windows_per_s_fast_{preset}"]),
                  (f"fd60 windows, {preset}: naive, padded to batch max (windows/s)",
@@ -548,13 +598,13 @@ def print_table(r: dict) -> None:
                      r["train_windows_per_s_compiled_small"]))
     for key in sorted(k for k in r if k.startswith("gpu_")):
         rows.append((key, r[key]))
-    for preset in PRESETS:
+    for preset in r["presets"]:
         rows.append((f"peak RSS, Milan-scale fit from cached arrays, {preset} (GB, 10^9 B)",
                      r[f"peak_rss_gb_train_{preset}"]))
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
-        shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
-        print(f"{name:<{width}}  {shown:>14}")
+        cell = f"{value:,.2f}" if isinstance(value, float) else str(value)
+        print(f"{name:<{width}}  {cell:>14}")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,27 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
                  if line.startswith(("flags", "Features"))), set())
 
 
+# Instruction sets that decide which precisions run natively, by their /proc/cpuinfo flag.
+CAPABILITY_FLAGS = {"amx_bf16": "AMX-BF16", "avx512_bf16": "AVX512-BF16", "avx512f": "AVX-512",
+                    "avx512_vnni": "AVX512-VNNI", "avx_vnni": "AVX-VNNI", "avx2": "AVX2"}
+
+
+def capabilities(flags: set[str] | None = None) -> dict[str, bool]:
+    """Which of ``CAPABILITY_FLAGS`` the CPU has (by their names), and whether bf16 matrix
+    products run natively here."""
+    flags = cpu_flags() if flags is None else flags
+    found = {name: flag in flags for flag, name in CAPABILITY_FLAGS.items()}
+    found["native bf16"] = bool(flags & NATIVE_BF16_FLAGS) if flags & X86_FLAGS or \
+        flags & NATIVE_BF16_FLAGS else native_bf16_matmul()
+    return found
+
+
+def native_precisions() -> tuple[str, ...]:
+    """The precisions worth timing on this CPU: bf16 only where it is native (emulated bf16
+    products run hundreds of times slower than fp32)."""
+    return ("fp32", "bf16") if native_bf16_matmul() else ("fp32",)
+
+
 @lru_cache(maxsize=1)
 def native_bf16_matmul() -> bool:
     flags = cpu_flags()

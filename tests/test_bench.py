@@ -121,3 +121,38 @@ def test_cached_arrays_rebuild_the_same_batches(scripts, milan, tmp_path):
     torch.manual_seed(1)
     b = original[[0, 5, 9]]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_fraction_of_peak_above_one_is_measured_again_and_never_reported(scripts,
+                                                                           monkeypatch):
+    bench, _ = scripts
+    assert bench.fraction_of_peak(50.0, 100.0, torch.float32) == 0.5
+    monkeypatch.setattr(bench, "matmul_peak", lambda dtype, seconds=0.5: 200.0)
+    assert bench.fraction_of_peak(150.0, 100.0, torch.float32) == 0.75     # peak was low
+    monkeypatch.setattr(bench, "matmul_peak", lambda dtype, seconds=0.5: 120.0)
+    assert bench.fraction_of_peak(150.0, 100.0, torch.float32) is None     # flagged, not 1.25
+    assert bench.median_or_none([None, 0.5, 0.7]) == pytest.approx(0.6)
+    assert bench.median_or_none([None]) is None
+
+
+@pytest.mark.slow
+def test_quick_benchmark_reports_only_native_precisions_and_no_fraction_above_one(
+        scripts, tmp_path):
+    import json
+    import subprocess
+
+    from sensorclip.hardware import native_bf16_matmul
+    out = tmp_path / "bench.json"
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "bench.py"), "--quick",
+                           "--events", "20000", "--no-compile", "--scale", "20000",
+                           "--presets", "small", "--out", str(out)],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert done.stdout.startswith("host: ") and "AVX2" in done.stdout.splitlines()[0]
+    fractions = [v for k, v in result.items() if "fraction_of_peak" in k and v is not None]
+    assert fractions and all(0 < f <= 1 for f in fractions)
+    if not native_bf16_matmul():
+        assert result["text_captions_per_s_bf16"] is None
+        assert result["matmul_peak_gflops_bf16"] is None
+        assert "not native here" in done.stdout

@@ -39,3 +39,30 @@ def test_native_bf16_from_the_flags_and_else_from_a_cached_probe(monkeypatch, tm
 
 def test_the_probe_measures_a_ratio():
     assert hardware.measure_bf16_speedup(size=64, seconds=0.05) > 0
+
+
+CPUINFO = {   # flags lines of three kinds of 2-core hosts these tests must tell apart
+    "avx2 only": "fpu sse2 avx avx2 fma",
+    "avx512 + bf16": "fpu sse2 avx avx2 avx512f avx512_vnni avx512_bf16",
+    "amx": "fpu sse2 avx avx2 avx512f avx512_bf16 amx_bf16 amx_tile amx_int8",
+}
+
+
+def test_capabilities_are_read_from_mocked_cpuinfo(tmp_path):
+    found = {}
+    for host, flags in CPUINFO.items():
+        info = tmp_path / host
+        info.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+        found[host] = hardware.capabilities(hardware.cpu_flags(info))
+    assert found["avx2 only"] == {"AMX-BF16": False, "AVX512-BF16": False, "AVX-512": False,
+                                  "AVX512-VNNI": False, "AVX-VNNI": False, "AVX2": True,
+                                  "native bf16": False}
+    assert found["avx512 + bf16"]["AVX512-BF16"] and found["avx512 + bf16"]["native bf16"]
+    assert not found["avx512 + bf16"]["AMX-BF16"]
+    assert found["amx"]["AMX-BF16"] and found["amx"]["native bf16"]
+
+
+def test_only_native_precisions_are_timed(monkeypatch):
+    for native, expected in ((True, ("fp32", "bf16")), (False, ("fp32",))):
+        monkeypatch.setattr(hardware, "native_bf16_matmul", lambda native=native: native)
+        assert hardware.native_precisions() == expected
