@@ -1,0 +1,468 @@
+"""CASAS event logs -> columnar arrays.
+
+Three public line formats, auto-detected or forced with ``fmt``:
+
+    a: date time sensor state [activity begin|end]     (Milan, Aruba, Cairo)
+    b: date time sensor state activity                 (one label per line)
+    c: date time location sensor state activity        (six fields, HH homes)
+
+Fields may be separated by tabs or spaces, seconds may carry a fraction, activity names may
+contain spaces (Cairo's "R1 wake") or stray ones (Milan's " Chores"), which are collapsed.
+Lines are stably sorted by time, so an out-of-order line keeps its order among equal stamps.
+
+Begin/end spans (format a) follow one documented rule, applied after sorting:
+- an event carrying ``X begin`` is inside X, and so is the event carrying ``X end``;
+- spans may nest or overlap: an event takes the label of the most recently begun span that is
+  still open (the innermost), so a Bed_to_Toilet inside Sleep labels its events Bed_to_Toilet and
+  Sleep resumes after it ends;
+- a second ``X begin`` while X is open restarts X (the earlier begin is counted as unclosed);
+- an ``X end`` with no open X is ignored and counted;
+- a span still open at the end of the log closes at the last event and is counted as unclosed.
+
+The file may be gzipped (read as it is) and start with a byte-order mark. What looks like a
+mistake in the log but still parses is counted in the report, not refused: lines out of order,
+duplicated events (a log concatenated with itself) and jumps of more than a day between
+consecutive events (a part of the log shifted in time).
+
+Numeric sensors (temperature and other analog channels) never enter the token stream: their
+readings go to a separate ``NumericReadings`` table. A sensor is numeric when its layout type says
+so, or else when most of its readings parse as numbers (one stray number does not flip it).
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sensorclip.data.homes import NO_ACTIVITY, Home
+from sensorclip.data.states import CANONICAL
+from sensorclip.errors import LogFormatError, UnknownSensorError
+
+FORMATS = ("a", "b", "c")
+MARKERS = ("begin", "end")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME = re.compile(r"^\d{1,2}:\d{2}:\d{2}(\.\d+)?$")
+GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGIC = b"PK\x03\x04"
+JUMP = np.timedelta64(1, "D")        # a longer pause between two events is reported
+
+
+@dataclass
+class ParseReport:
+    source: str
+    format: str
+    lines: int = 0
+    events: int = 0
+    numeric_readings: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    out_of_order: int = 0
+    duplicate_events: int = 0       # identical to an earlier line: time, sensor, state, label
+    time_jumps: int = 0             # pauses of more than a day between consecutive events
+    largest_gap_days: float = 0.0
+    unclosed_spans: int = 0
+    unmatched_ends: int = 0
+    dropped_unknown_sensors: Counter = field(default_factory=Counter)
+
+    def as_dict(self) -> dict:
+        return {"source": self.source, "format": self.format, "lines": self.lines,
+                "events": self.events, "numeric_readings": self.numeric_readings,
+                "skipped": dict(self.skipped), "out_of_order": self.out_of_order,
+                "duplicate_events": self.duplicate_events, "time_jumps": self.time_jumps,
+                "largest_gap_days": self.largest_gap_days,
+                "unclosed_spans": self.unclosed_spans, "unmatched_ends": self.unmatched_ends,
+                "dropped_unknown_sensors": dict(self.dropped_unknown_sensors)}
+
+
+@dataclass
+class NumericReadings:
+    time: np.ndarray     # datetime64[us]
+    sensor: np.ndarray   # int32 into EventLog.sensor_names
+    value: np.ndarray    # float32, NaN where a reading did not parse
+
+
+@dataclass
+class EventLog:
+    """One row per binary sensor event, sorted by time; strings live in small vocabularies."""
+
+    time: np.ndarray            # datetime64[us]
+    sensor: np.ndarray          # int32 index into sensor_names
+    state: np.ndarray           # int32 index into state_names
+    activity: np.ndarray        # int32 index into activity_names; 0 is no_activity
+    line: np.ndarray            # int64 1-based source line, for messages
+    sensor_names: list[str]
+    state_names: list[str]
+    activity_names: list[str]
+    numeric: NumericReadings
+    report: ParseReport
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    @property
+    def day(self) -> np.ndarray:
+        return self.time.astype("datetime64[D]")
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points
+
+
+def read_casas(path: str | Path, fmt: str = "auto", strict: bool = True,
+               home: Home | None = None) -> EventLog:
+    """Read a CASAS log file; see the module docstring for formats and span rules."""
+    path = Path(path)
+    return parse_lines(_read_lines(path), fmt=fmt, strict=strict, source=str(path), home=home)
+
+
+def _read_lines(path: Path) -> list[str]:
+    """The file's lines; its bytes and text are freed on return (4.3M lines: 0.2 GB each)."""
+    try:
+        blob = path.read_bytes()
+    except OSError as exc:
+        raise LogFormatError(f"{path}: cannot read the event log ({exc.strerror}); "
+                             "check data.raw_path") from None
+    return _decode(_uncompressed(blob, path), path).splitlines()
+
+
+def parse_lines(lines: Sequence[str], fmt: str = "auto", strict: bool = True,
+                source: str = "<lines>", home: Home | None = None) -> EventLog:
+    rows, numbers = _split(lines)
+    if not rows:
+        raise LogFormatError(f"{source}: no events found (the log is empty); "
+                             "point data.raw_path at a CASAS log")
+    fmt = detect_format(rows) if fmt == "auto" else fmt
+    if fmt not in FORMATS:
+        raise LogFormatError(f"unknown log format {fmt!r}; use auto, a, b or c")
+    report = ParseReport(source=source, format=fmt, lines=len(lines))
+    del lines                   # memory: a row list per line outweighs the columns (4.3M lines)
+    cols = _columns(rows, numbers, fmt, strict, source, report)
+    del rows, numbers
+    times, cols = _parse_times(cols, strict, source, report)
+    order = np.argsort(times, kind="stable")
+    report.out_of_order = int(np.count_nonzero(np.diff(times) < np.timedelta64(0, "us")))
+    cols = _take(cols, order)
+    times = times[order]
+    report.duplicate_events = _count_duplicates(times, cols)
+    report.time_jumps, report.largest_gap_days = _jumps(times)
+    if fmt == "a":
+        activity, names = _labels_from_spans(cols["label"], cols["marker"], report)
+    else:
+        activity, names = _encode(cols["label"], first=NO_ACTIVITY)
+    return _assemble(times, cols, activity, names, home, report)
+
+
+def detect_format(rows: Sequence[Sequence[str]], probe: int = 5000) -> str:
+    """Guess a, b or c from the first lines: begin/end markers, then where the states sit."""
+    sample = rows[:probe]
+    counts = Counter(len(r) for r in sample)
+    if any(len(r) >= 5 and r[-1].lower() in MARKERS for r in sample) or set(counts) == {4}:
+        return "a"
+    if counts.get(6, 0) + counts.get(7, 0) > 0:
+        long_rows = [r for r in sample if len(r) >= 6]
+        state_in_3 = sum(_looks_like_state(r[3]) for r in long_rows)
+        state_in_4 = sum(_looks_like_state(r[4]) for r in long_rows)
+        if state_in_4 > state_in_3:
+            return "c"
+    return "b"
+
+
+def attach_layout(events: EventLog, home: Home, on_unknown: str = "error") -> EventLog:
+    """Re-index sensors to the layout's order; unknown sensors fail or are dropped and counted."""
+    if on_unknown not in ("error", "drop"):
+        raise ValueError("on_unknown must be 'error' or 'drop'")
+    layout_index = {sid: i for i, sid in enumerate(home.sensor_ids)}
+    mapping = np.array([layout_index.get(s, -1) for s in events.sensor_names], dtype=np.int64)
+    numeric_mapping = mapping.copy()
+    missing = [s for s in events.sensor_names if s not in layout_index]
+    if missing:
+        counts = _missing_counts(events, mapping)
+        if on_unknown == "error":
+            listing = ", ".join(f"{s} ({counts[s]} events)" for s in missing)
+            raise UnknownSensorError(
+                f"{events.report.source}: {len(missing)} sensor(s) missing from layout "
+                f"{home.name!r} ({home.source}): {listing}. Add them to the layout or pass "
+                "data.unknown_sensors=drop to drop their events")
+        events.report.dropped_unknown_sensors.update(counts)
+    keep = mapping[events.sensor] >= 0
+    keep_numeric = numeric_mapping[events.numeric.sensor] >= 0
+    numeric = NumericReadings(events.numeric.time[keep_numeric],
+                              mapping[events.numeric.sensor[keep_numeric]].astype(np.int32),
+                              events.numeric.value[keep_numeric])
+    events.report.events = int(keep.sum())
+    return EventLog(time=events.time[keep], sensor=mapping[events.sensor[keep]].astype(np.int32),
+                    state=events.state[keep], activity=events.activity[keep],
+                    line=events.line[keep], sensor_names=list(home.sensor_ids),
+                    state_names=events.state_names, activity_names=events.activity_names,
+                    numeric=numeric, report=events.report)
+
+
+def _missing_counts(events: EventLog, mapping: np.ndarray) -> Counter:
+    counts = Counter()
+    for codes in (events.sensor, events.numeric.sensor):
+        unknown = codes[mapping[codes] < 0]
+        for code, n in zip(*np.unique(unknown, return_counts=True)):
+            counts[events.sensor_names[code]] += int(n)
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing internals
+
+
+def _uncompressed(blob: bytes, path: Path) -> bytes:
+    """Users keep CASAS logs gzipped: such a file is read as it is."""
+    if not blob.startswith(GZIP_MAGIC):
+        return blob
+    try:
+        return gzip.decompress(blob)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise LogFormatError(f"{path}: a gzip file that does not decompress ({exc}); download "
+                             "it again or point data.raw_path at the uncompressed log") from None
+
+
+def _decode(blob: bytes, path: Path) -> str:
+    if blob.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return blob.decode("utf-16")
+        except UnicodeDecodeError:
+            raise LogFormatError(f"{path}: not valid UTF-16 text after its byte-order mark; "
+                                 "save the log as UTF-8") from None
+    blob = blob.removeprefix(codecs.BOM_UTF8)
+    if blob.startswith(ZIP_MAGIC):
+        raise LogFormatError(f"{path}: a zip archive, not an event log; unzip it and point "
+                             "data.raw_path at the CASAS 'data' file inside")
+    if b"\x00" in blob[:65536]:
+        raise LogFormatError(f"{path}: binary data, not a text event log; "
+                             "point data.raw_path at the CASAS 'data' text file")
+    try:
+        return blob.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = blob[:exc.start].count(b"\n") + 1
+        try:
+            return blob.decode("latin-1")
+        except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes every byte
+            raise LogFormatError(f"{path}:{line}: undecodable bytes") from None
+
+
+def _split(lines: Iterable[str]) -> tuple[list[list[str]], list[int]]:
+    rows, numbers = [], []
+    for number, line in enumerate(lines, start=1):
+        fields = line.split()
+        if fields:
+            rows.append(fields)
+            numbers.append(number)
+    return rows, numbers
+
+
+def _looks_like_state(token: str) -> bool:
+    if token.upper() in CANONICAL:
+        return True
+    try:
+        float(token)
+        return True
+    except ValueError:
+        return False
+
+
+def _columns(rows, numbers, fmt, strict, source, report) -> dict:
+    """Pick date/time/sensor/state/label(/marker) out of each row according to the format."""
+    date, time_, sensor, state, label, marker, line = [], [], [], [], [], [], []
+    for fields, number in zip(rows, numbers):
+        parsed = _fields(fields, fmt)
+        if isinstance(parsed, str):
+            if strict:
+                raise LogFormatError(f"{source}:{number}: {parsed}: {' '.join(fields)!r}; "
+                                     "fix the line or pass data.strict=false to skip bad lines")
+            report.skipped[parsed] += 1
+            continue
+        d, t, s, st, lab, mk = parsed
+        date.append(d)
+        time_.append(t)
+        sensor.append(s)
+        state.append(st)
+        label.append(lab)
+        marker.append(mk)
+        line.append(number)
+    if not line:
+        raise LogFormatError(f"{source}: every line was malformed for format {fmt!r} "
+                             f"({dict(report.skipped)}); check data.format")
+    return {"date": date, "time": time_, "sensor": sensor, "state": state, "label": label,
+            "marker": marker, "line": np.asarray(line, dtype=np.int64)}
+
+
+def _fields(f: list[str], fmt: str):
+    """One row -> (date, time, sensor, state, label, marker), or a reason string if malformed."""
+    n = len(f)
+    if fmt == "c":
+        if n < 5:
+            return f"expected at least 5 fields for format c, got {n}"
+        return f[0], f[1], f[3], f[4], " ".join(f[5:]), ""
+    if n < 4:
+        return f"expected at least 4 fields (date time sensor state), got {n}"
+    if fmt == "b":
+        return f[0], f[1], f[2], f[3], " ".join(f[4:]), ""
+    if n == 4:
+        return f[0], f[1], f[2], f[3], "", ""
+    mark = f[-1].lower()
+    if mark not in MARKERS or n < 6:
+        return "annotation must read 'activity begin' or 'activity end'"
+    return f[0], f[1], f[2], f[3], " ".join(f[4:-1]), mark
+
+
+def _parse_times(cols, strict, source, report) -> tuple[np.ndarray, dict]:
+    """Timestamps of every row; bad ones fail (strict) or drop their row from ``cols``."""
+    dates, times = cols["date"], cols["time"]
+    stamps = [d + " " + t for d, t in zip(dates, times)]
+    try:
+        parsed = np.array(stamps, dtype="datetime64[us]")
+        bad = np.zeros(len(stamps), dtype=bool)
+    except ValueError:
+        parsed, bad = _parse_times_one_by_one(stamps)
+    # numpy also accepts odd forms ('2009', 'NaT'); insist on a date and a clock time.
+    bad |= np.array([not (_DATE.match(d) and _TIME.match(t)) for d, t in zip(dates, times)],
+                    dtype=bool)
+    if not bad.any():
+        return parsed, cols
+    first = int(np.flatnonzero(bad)[0])
+    if strict:
+        raise LogFormatError(f"{source}:{cols['line'][first]}: bad timestamp {stamps[first]!r}; "
+                             "expected YYYY-MM-DD HH:MM:SS[.ffffff] (or data.strict=false)")
+    report.skipped["bad timestamp"] += int(bad.sum())
+    keep = ~bad
+    return parsed[keep], _take(cols, keep)
+
+
+def _count_duplicates(times: np.ndarray, cols: dict) -> int:
+    """Events identical to an earlier one. Only events that share their time stamp with a
+    neighbour (after sorting) can be, so the Python-level comparison stays small for a sane
+    log."""
+    same = times[1:] == times[:-1]
+    candidates = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
+    keys = {(times[i], cols["sensor"][i], cols["state"][i], cols["label"][i], cols["marker"][i])
+            for i in candidates}
+    return len(candidates) - len(keys)
+
+
+def _jumps(times: np.ndarray) -> tuple[int, float]:
+    """(pauses of more than a day between consecutive events, the longest pause in days)."""
+    if len(times) < 2:
+        return 0, 0.0
+    gaps = np.diff(times)
+    return int((gaps > JUMP).sum()), round(float(gaps.max() / np.timedelta64(1, "D")), 2)
+
+
+def _take(cols: dict, selector: np.ndarray) -> dict:
+    """Rows of every column by a boolean mask or an index array."""
+    if selector.dtype == bool:
+        selector = np.flatnonzero(selector)
+    return {k: [v[i] for i in selector] if isinstance(v, list) else v[selector]
+            for k, v in cols.items()}
+
+
+def _parse_times_one_by_one(stamps):
+    parsed = np.empty(len(stamps), dtype="datetime64[us]")
+    bad = np.zeros(len(stamps), dtype=bool)
+    for i, stamp in enumerate(stamps):
+        try:
+            parsed[i] = np.datetime64(stamp, "us")
+        except ValueError:
+            bad[i] = True
+    return parsed, bad
+
+
+def _normalise_label(label: str) -> str:
+    return " ".join(label.split())
+
+
+def _encode(values: Sequence[str], first: str | None = None) -> tuple[np.ndarray, list[str]]:
+    """Strings -> int32 codes and vocabulary (sorted, ``first`` pinned at index 0)."""
+    values = [_normalise_label(v) or (first or "") for v in values] if first else values
+    index: dict[str, int] = {}
+    codes = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int64,
+                        count=len(values))
+    names = sorted(index, key=lambda s: (s != first, s))
+    remap = np.empty(len(index), dtype=np.int32)
+    for new, name in enumerate(names):
+        remap[index[name]] = new
+    return remap[codes] if len(codes) else codes.astype(np.int32), names
+
+
+def _labels_from_spans(labels, markers, report) -> tuple[np.ndarray, list[str]]:
+    """Per-event activity codes from begin/end markers (rule in the module docstring)."""
+    n = len(labels)
+    names = [NO_ACTIVITY] + sorted({_normalise_label(label) for label, m in zip(labels, markers)
+                                    if m})
+    code = {name: i for i, name in enumerate(names)}
+    marked = [i for i, m in enumerate(markers) if m]
+    activity = np.zeros(n, dtype=np.int32)
+    open_spans: list[int] = []          # stack of open activity codes, innermost last
+    for k, i in enumerate(marked):
+        act = code[_normalise_label(labels[i])]
+        if markers[i] == "begin":
+            if act in open_spans:
+                report.unclosed_spans += 1
+                open_spans.remove(act)
+            open_spans.append(act)
+            activity[i] = act
+        else:
+            if act in open_spans:
+                activity[i] = act if open_spans[-1] == act else open_spans[-1]
+                open_spans.remove(act)
+            else:
+                report.unmatched_ends += 1
+                activity[i] = open_spans[-1] if open_spans else 0
+        stop = marked[k + 1] if k + 1 < len(marked) else n
+        if open_spans:
+            activity[i + 1:stop] = open_spans[-1]
+    report.unclosed_spans += len(open_spans)
+    return activity, names
+
+
+def _assemble(times, cols, activity, activity_names, home, report) -> EventLog:
+    sensor_codes, sensor_names = _encode(cols["sensor"])
+    state_codes, state_names = _encode(cols["state"])
+    numeric_sensor = _numeric_sensors(sensor_codes, state_codes, sensor_names, state_names, home)
+    is_numeric = numeric_sensor[sensor_codes]
+    values = np.array([_to_float(s) for s in state_names], dtype=np.float32)
+    numeric = NumericReadings(times[is_numeric], sensor_codes[is_numeric].astype(np.int32),
+                              values[state_codes[is_numeric]])
+    keep = ~is_numeric
+    used_states = np.unique(state_codes[keep])
+    state_remap = np.full(len(state_names), -1, dtype=np.int32)
+    state_remap[used_states] = np.arange(len(used_states), dtype=np.int32)
+    report.events = int(keep.sum())
+    report.numeric_readings = int(is_numeric.sum())
+    return EventLog(time=times[keep], sensor=sensor_codes[keep].astype(np.int32),
+                    state=state_remap[state_codes[keep]], activity=activity[keep],
+                    line=cols["line"][keep], sensor_names=sensor_names,
+                    state_names=[state_names[i] for i in used_states],
+                    activity_names=activity_names, numeric=numeric, report=report)
+
+
+def _to_float(token: str) -> float:
+    try:
+        return float(token)
+    except ValueError:
+        return float("nan")
+
+
+def _numeric_sensors(sensor_codes, state_codes, sensor_names, state_names, home) -> np.ndarray:
+    """Boolean per sensor code: its layout type is numeric, or most of its readings are numbers."""
+    state_is_number = np.array([not np.isnan(_to_float(s)) for s in state_names])
+    totals = np.bincount(sensor_codes, minlength=len(sensor_names))
+    numbers = np.bincount(sensor_codes, weights=state_is_number[state_codes],
+                          minlength=len(sensor_names))
+    numeric = numbers > totals / 2
+    if home is not None:
+        for i, sid in enumerate(sensor_names):
+            if sid in home.sensors:
+                numeric[i] = home.sensors[sid].is_numeric
+    return numeric
