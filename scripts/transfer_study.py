@@ -143,15 +143,16 @@ def curve(results: dict, targets: tuple[str, ...], models: list[str], sizes: lis
             ("common_zeroshot_macro_f1", "agnostic_bag_macro_f1", "zero-shot (common labels)"),
             ("fewshot_5_macro_f1", "bag_fewshot_5_macro_f1", "5-shot probe (target labels)"))):
         for model in models:
-            points = [(n, np.mean([results[(t, model, n)][key] for t in targets]))
-                      for n in sizes if all((t, model, n) in results for t in targets)]
+            done = [n for n in sizes if all((t, model, n) in results for t in targets)]
+            points = [(n, np.mean([results[(t, model, n)][key] for t in targets])) for n in done]
             if points:
                 axis.plot(*zip(*points), marker="o", label=f"model={model}")
-        refs = [results[k][reference] for k in results if k[0] in targets
-                and results[k].get(reference) is not None]
-        if refs:
-            axis.axhline(float(np.mean(refs)), color="grey", linestyle="--",
-                         label=reference.replace("_macro_f1", "").replace("_", " "))
+            refs = [(n, np.mean([results[(t, model, n)][reference] for t in targets]))
+                    for n in done if all(results[(t, model, n)].get(reference) is not None
+                                         for t in targets)]
+            if model == models[0] and refs:     # the reference of the same source homes
+                axis.plot(*zip(*refs), color="grey", linestyle="--", marker=".",
+                          label=reference.replace("_macro_f1", "").replace("_", " "))
         axis.set_xscale("log", base=2)
         axis.set_xlabel("pretraining homes")
         axis.set_ylabel("macro-F1, mean over test homes")
