@@ -46,9 +46,16 @@ def capabilities(flags: set[str] | None = None) -> dict[str, bool]:
     products run natively here."""
     flags = cpu_flags() if flags is None else flags
     found = {name: flag in flags for flag, name in CAPABILITY_FLAGS.items()}
-    found["native bf16"] = bool(flags & NATIVE_BF16_FLAGS) if flags & X86_FLAGS or \
-        flags & NATIVE_BF16_FLAGS else native_bf16_matmul()
+    verdict = _native_by_flags(flags)
+    found["native bf16"] = native_bf16_matmul() if verdict is None else verdict
     return found
+
+
+def _native_by_flags(flags: set[str]) -> bool | None:
+    """What x86 flags say about native bf16 products; None where they do not say."""
+    if flags & NATIVE_BF16_FLAGS:
+        return True
+    return False if flags & X86_FLAGS else None
 
 
 def native_precisions() -> tuple[str, ...]:
@@ -59,12 +66,9 @@ def native_precisions() -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def native_bf16_matmul() -> bool:
-    flags = cpu_flags()
-    if flags & NATIVE_BF16_FLAGS:
-        return True
-    if flags & X86_FLAGS:
-        return False                 # x86 without either: emulated, slower than fp32
-    return probe_cache().get("bf16_speedup", 0.0) >= PROBE_SPEEDUP
+    verdict = _native_by_flags(cpu_flags())      # x86 without either flag: emulated, slow
+    return verdict if verdict is not None else \
+        probe_cache().get("bf16_speedup", 0.0) >= PROBE_SPEEDUP
 
 
 def probe_cache(path: Path | None = None) -> dict:

@@ -108,8 +108,7 @@ def prepare_multi(data: DataConfig, windows: WindowConfig, split: SplitConfig,
     homes = [prepare(h, windows, split, captions, text, render, vision, cache_dir, stages)
              for h in home_configs(data)]
     for prep in homes:
-        unmapped = [] if prep.home.common else [prep.home.name]
-        if unmapped:
+        if not prep.home.common:
             raise SensorClipError(f"data=multi: home {prep.home.name} ({prep.home.source}) has no "
                                   "common map; add 'common: {LABEL: NAME}' to its layout "
                                   f"(NAME one of {', '.join(COMMON_NAMES)})")

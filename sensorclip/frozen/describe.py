@@ -106,9 +106,10 @@ def _disambiguate(home: Home, base: dict[str, str]) -> dict[str, str]:
         if len(sids) > 1:
             for sid in sids:
                 places[sid] = _with_position(base[sid], _position_words(home, home.sensors[sid]))
+    layout_order = {sid: i for i, sid in enumerate(home.sensors)}
     for sids in _groups(places).values():
         if len(sids) > 1:
-            order = sorted(sids, key=lambda s: (*home.sensors[s].xy, list(home.sensors).index(s)))
+            order = sorted(sids, key=lambda s: (*home.sensors[s].xy, layout_order[s]))
             count = COUNTS[len(sids) - 1] if len(sids) <= len(COUNTS) else str(len(sids))
             for rank, sid in enumerate(order):
                 nth = ORDINALS[rank] if rank < len(ORDINALS) else f"number {rank + 1}"
