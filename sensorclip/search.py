@@ -22,7 +22,7 @@ import hydra
 from omegaconf import DictConfig
 from rich.table import Table
 
-from sensorclip.config import stage_configs
+from sensorclip.config import checked, stage_configs
 from sensorclip.downstream.logs import describe_window, embed_log
 from sensorclip.downstream.search import best_matches, text_query, window_query
 from sensorclip.entrypoint import console, run_cleanly
@@ -78,8 +78,8 @@ def write_results(results: list[dict[str, Any]], out_dir: Path) -> None:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="search")
 def main(cfg: DictConfig) -> None:
-    run_cleanly(lambda: search(cfg.ckpt_path, cfg.query, cfg.window, cfg.top_k, cfg.get("data"),
-                               cfg.cache_dir, Path(cfg.paths.output_dir)))
+    run_cleanly(lambda: search(checked(cfg).ckpt_path, cfg.query, cfg.window, cfg.top_k,
+                               cfg.get("data"), cfg.cache_dir, Path(cfg.paths.output_dir)))
 
 
 if __name__ == "__main__":

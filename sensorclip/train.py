@@ -21,7 +21,7 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
-from sensorclip.config import EvalConfig, check_groups, stage_configs, typed
+from sensorclip.config import EvalConfig, check_config, stage_configs, typed
 from sensorclip.entrypoint import run_cleanly
 from sensorclip.errors import SensorClipError
 from sensorclip.eval.suite import evaluate_model
@@ -53,7 +53,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     resolved["paths"] = {k: str(Path(v).expanduser().resolve())
                          for k, v in resolved["paths"].items()}
     run_dir = Path(resolved["paths"]["output_dir"])
-    check_groups(resolved)
+    check_config(resolved)
     resume = resume_checkpoint(resolved, run_dir)      # before the run directory is touched
     save_config(run_dir, resolved)
     L.seed_everything(resolved["seed"], workers=True)

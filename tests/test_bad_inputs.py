@@ -248,17 +248,19 @@ def test_empty_test_split_stops_evaluation(tmp_path):
 # --- config values -------------------------------------------------------------------------------
 
 CONFIG_CASES = [
-    ("loader", {"batch_size": 0}, "loader.batch_size must be positive, got 0"),
-    ("loader", {"num_workers": -1}, "loader.num_workers must be >= 0"),
-    ("optim", {"lr": float("nan")}, "optim.lr must be a finite number, got nan"),
-    ("optim", {"lr": -1e-3}, "optim.lr must be positive"),
-    ("optim", {"betas": [0.9, 1.5]}, "optim.betas in [0, 1)"),
-    ("windows", {"size": float("inf")}, "windows.size must be a finite number"),
-    ("encoder", {"n_heads": 0}, "encoder.n_heads must be positive"),
-    ("encoder", {"dropout": 1.0}, "encoder.dropout must be in [0, 1)"),
-    ("loss", {"init_temperature": 0.0}, "loss.init_temperature must be positive"),
-    ("captions", {"per_window": 0}, "captions.per_window must be >= 1"),
-    ("data", {"strict": "maybe"}, "data: Value 'maybe' is not a valid bool"),
+    ("loader", {"batch_size": 0}, "loader.batch_size=0 is outside its domain: an integer >= 1; "
+               "for example loader.batch_size=64"),
+    ("loader", {"num_workers": -1}, "loader.num_workers=-1 is outside its domain: an integer >= 0"),
+    ("optim", {"lr": float("nan")}, "optim.lr=nan is outside its domain: a finite number > 0"),
+    ("optim", {"lr": -1e-3}, "optim.lr=-0.001 is outside its domain"),
+    ("optim", {"betas": [0.9, 1.5]}, "optim.betas=[0.9, 1.5] is outside its domain"),
+    ("windows", {"size": float("inf")}, "windows.size=inf is outside its domain"),
+    ("encoder", {"n_heads": 0}, "encoder.n_heads=0 is outside its domain"),
+    ("encoder", {"dropout": 1.0}, "encoder.dropout=1.0 is outside its domain: a number in [0, 1)"),
+    ("loss", {"init_temperature": 0.0}, "loss.init_temperature=0.0 is outside its domain"),
+    ("captions", {"per_window": 0}, "captions.per_window=0 is outside its domain"),
+    ("data", {"strict": "maybe"}, "data.strict=maybe is outside its domain: true or false; "
+                                  "for example data.strict=true"),
 ]
 
 
@@ -271,7 +273,7 @@ def test_config_values_out_of_type_or_range(group, override, needle):
 def test_training_checks_every_config_value_before_building_anything(compose_config, tmp_path):
     cache = tmp_path / "fresh_cache"
     expect(lambda: train(compose_config(f"paths.cache_dir={cache}", "optim.lr=nan")),
-           "optim.lr must be a finite number")
+           "optim.lr=nan is outside its domain")
     assert not cache.exists() and not (tmp_path / "run").exists()
 
 
@@ -512,8 +514,8 @@ CLI_CASES = [
     (["sensorclip.train", "windows.kind=rolling", "stages=[data]"], "windows.kind"),
     (["sensorclip.evaluate", "ckpt_path=/nonexistent.ckpt"], "does not exist"),
     (["sensorclip.prepare", "data=milan", "data.raw_path=/"], "is a directory"),
-    (["sensorclip.train", "data.strict=maybe"], "is not a valid bool"),  # Hydra's own message
-    (["sensorclip.train", "loader.batch_size=0"], "loader.batch_size must be positive"),
+    (["sensorclip.train", "data.strict=maybe"], "is not a valid bool"),  # Hydra composes first
+    (["sensorclip.train", "loader.batch_size=0"], "loader.batch_size=0 is outside"),
     (["sensorclip.train", "run_name=typo", "ckpt_path=last"], "no run 'typo'"),
 ]
 

@@ -115,7 +115,8 @@ def test_image_text_joins_both_in_the_pairs_order(tmp_path, tiny_bert):
 def test_learned_inputs_cannot_be_combined_with_sentences():
     with pytest.raises(SensorClipError, match="model=learned has no frozen inputs"):
         VisionConfig(family="learned", inputs="text")
-    with pytest.raises(SensorClipError, match="model.inputs must be one of"):
+    with pytest.raises(SensorClipError, match="model.inputs=words is outside its domain: "
+                                              "one of image, text, image_text"):
         VisionConfig(inputs="words")
 
 

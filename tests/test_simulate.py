@@ -319,5 +319,5 @@ def test_model_naming_what_the_layout_lacks_is_refused(demo_home):
                                        "focus": {"D001": 2}}})
     with pytest.raises(SensorClipError, match="D001"):
         simulate(demo_home, door_as_focus, days=1)
-    with pytest.raises(SensorClipError, match="days"):
-        simulate(demo_home, load_activity_model("demo"), days=0)
+    with pytest.raises(SensorClipError, match="data.days=0 is outside its domain"):
+        DataConfig(days=0)

@@ -123,7 +123,7 @@ def test_windows_split_by_whole_days(demo_events, demo_home):
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(kind="sliding"), "windows.kind"), (dict(overlap=1.0), "overlap"),
-    (dict(size=2.5), "positive integer"), (dict(min_events=0), "min_events"),
+    (dict(size=2.5), "whole number of events"), (dict(min_events=0), "min_events"),
 ])
 def test_bad_window_configs(kwargs, message):
     with pytest.raises(SensorClipError, match=message):

@@ -36,8 +36,6 @@ def window_query(embeddings: np.ndarray, window_ids: np.ndarray, window: int) ->
 def best_matches(embeddings: np.ndarray, vector: np.ndarray, top_k: int,
                  exclude: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(row indices, scores) of the ``top_k`` highest cosine scores, best first."""
-    if top_k < 1:
-        raise SensorClipError(f"top_k must be at least 1, got {top_k}")
     scores = embeddings @ vector
     if exclude is not None:
         scores[exclude] = -np.inf

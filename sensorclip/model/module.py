@@ -66,9 +66,6 @@ class SensorClipModule(L.LightningModule):
                                         self.encoder_config.dropout)
         self.loss_fn = build_loss(typed(LossConfig, loss))
         self.optim = typed(OptimConfig, optim)
-        if label_positives not in (None, "none", "fine", "coarse"):
-            raise SensorClipError(f"label_positives must be none, fine or coarse, got "
-                                  f"{label_positives!r}")
         self.label_positives = None if label_positives == "none" else label_positives
         self._outputs: list[dict[str, torch.Tensor]] = []
 
