@@ -248,11 +248,11 @@ class RenderConfig(Schema):
     """One image per (sensor, state): schematic from the layout, or on a floor plan."""
 
     GROUP: ClassVar[str] = "render"
-    image_size: int = knob(224, Integer(low=32, high=4096))
+    image_size: int = knob(224, Integer(low=32, high=1024))
     # active marker radius and blank border, as fractions of the image side
     marker_scale: float = knob(0.045, Real(low=0, high=0.25, open_low=True, open_high=True))
     margin: float = knob(0.07, Real(low=0, high=0.3, open_high=True))
-    supersample: int = knob(3, Integer(low=1, high=8))   # draw large, then downsample
+    supersample: int = knob(3, Integer(low=1, high=4))   # draw large, then downsample
     room_labels: bool = knob(True, Flag())   # room names on the schematic
     # words on every image: room names (floor plans too) and the pair's sentence, for
     # backbones that read text (CLIP, SigLIP)

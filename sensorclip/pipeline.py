@@ -49,6 +49,13 @@ from sensorclip.frozen.render import (
 from sensorclip.frozen.text import TextEncoder, text_encoder_identity
 from sensorclip.frozen.vision import VisionBackbone, vision_identity
 from sensorclip.plots import pca_2d, scatter_by_group
+from sensorclip.resources import (
+    CAPTION_BYTES,
+    guard,
+    images_bytes,
+    span_seconds,
+    windows_bytes,
+)
 
 # Bump a stage's version when its algorithm changes: the new key retires every old entry.
 STAGE_VERSIONS = {"simulate": 2, "events": 2, "windows": 1, "captions": 2, "text": 1,
@@ -110,6 +117,11 @@ def home_name(data: DataConfig) -> str:
     return data.home_key if data.source == "generate" else load_home(data.layout).name
 
 
+# An upper estimate of one simulated day in memory: a few thousand events as log lines, spans
+# and parsed arrays (the busiest shipped and generated homes stay well below it).
+SIMULATED_DAY_BYTES = 5000 * 400
+
+
 def stage_log(data: DataConfig, home: Home, cache: Cache) -> tuple[Path, Path | None, bool]:
     """(log file, cache entry or None, built_now): a simulated log or the user's own file."""
     if data.source == "file":
@@ -122,6 +134,9 @@ def stage_log(data: DataConfig, home: Home, cache: Cache) -> tuple[Path, Path | 
             "activity_model": file_digest(activity_model_path(data.activity_model)),
             "days": data.days,
             "seed": data.seed, "start_date": data.start_date}
+
+    guard(f"simulating {data.days} days", data.days * SIMULATED_DAY_BYTES,
+          "lower data.days (a simulated home needs a few weeks)")
 
     def build(tmp: Path):
         log = simulate(home, model, days=data.days, seed=data.seed, start_date=data.start_date)
@@ -172,6 +187,10 @@ def stage_windows(events_entry: Path, windows: WindowConfig, split: SplitConfig,
 
     def build(tmp: Path):
         ev = load_npz(events_entry / "events.npz")
+        times = ev["time_us"]
+        guard("the windows", windows_bytes(len(times), span_seconds(times), windows.kind,
+                                           windows.size, windows.stride, windows.max_events),
+              "raise windows.size or lower windows.overlap")
         labelled = label_windows(ev["time_us"], ev["activity"], ev["activity_names"].tolist(),
                                  home, windows, split)
         result = labelled.windows
@@ -193,6 +212,8 @@ def stage_captions(events_entry: Path, windows_entry: Path, config: CaptionConfi
     def build(tmp: Path):
         ev = load_npz(events_entry / "events.npz")
         win = load_npz(windows_entry / "windows.npz")
+        guard("the captions", len(win["start"]) * config.per_window * CAPTION_BYTES,
+              "lower captions.per_window")
         windows = Windows(**{k: win[k] for k in Windows.__dataclass_fields__})
         captions = caption(ev["time_us"], ev["sensor"], ev["state"], ev["sensor_names"].tolist(),
                            ev["state_names"].tolist(), ev["activity_names"].tolist(), home,
@@ -228,6 +249,8 @@ def stage_images(home: Home, render: RenderConfig, cache: Cache):
 
     def build(tmp: Path):
         pairs = sensor_state_pairs(home)
+        guard("the images", images_bytes(len(pairs), render.image_size, render.supersample),
+              "lower render.image_size or render.supersample")
         words = describe_pairs(home, pairs) if render.labels else None
         rooms = room_words(home) if render.labels else None
         images, pairs = render_home(home, render, pairs, words, rooms)

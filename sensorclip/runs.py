@@ -30,8 +30,10 @@ from omegaconf import OmegaConf
 from sensorclip.config import (
     GROUP_SCHEMAS,
     DataConfig,
+    EncoderConfig,
     LoaderConfig,
     SplitConfig,
+    WindowConfig,
     as_dict,
     stage_configs,
     typed,
@@ -41,6 +43,7 @@ from sensorclip.files import atomic_write_text, temporary_sibling
 from sensorclip.model.datamodule import SensorClipDataModule
 from sensorclip.model.module import SensorClipModule
 from sensorclip.pipeline import STAGES
+from sensorclip.resources import guard, training_bytes
 
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
@@ -81,6 +84,26 @@ def build_model(cfg: Mapping[str, Any], datamodule: SensorClipDataModule) -> Sen
                             text_dim=datamodule.text_dim,
                             label_positives=cfg.get("label_positives"), seed=cfg["seed"],
                             **datamodule.model_inputs())
+
+
+def check_batch_memory(cfg: Mapping[str, Any]) -> None:
+    """Refuse a training batch (and an evaluation batch) the device cannot hold, from the
+    config alone: before any cache is built."""
+    encoder = typed(EncoderConfig, cfg["encoder"])
+    windows = typed(WindowConfig, cfg["windows"])
+    loader = typed(LoaderConfig, cfg["loader"])
+    length = int(windows.size if windows.kind == "length" else windows.max_events) + 1  # CLS
+    free = None
+    accelerator = str((cfg.get("trainer") or {}).get("accelerator", "cpu"))
+    if accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available():
+        free = torch.cuda.mem_get_info()[0]
+    shape = (length, encoder.d_model, encoder.d_ff, encoder.n_heads, encoder.n_layers)
+    guard(f"one training batch of {loader.batch_size} windows",
+          training_bytes(loader.batch_size, *shape),
+          "lower loader.batch_size, the window length or the encoder (encoder=small)", free)
+    guard(f"one evaluation batch of {loader.eval_batch_size} windows",
+          training_bytes(loader.eval_batch_size, *shape, backward=False),
+          "lower loader.eval_batch_size", free)
 
 
 def build_run(cfg: Mapping[str, Any], directory: Path) -> Run:

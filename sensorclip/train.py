@@ -30,6 +30,7 @@ from sensorclip.runs import (
     AtomicCheckpointIO,
     build_model,
     build_run,
+    check_batch_memory,
     describe_run,
     load_checkpoint,
     resume_checkpoint,
@@ -54,6 +55,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                          for k, v in resolved["paths"].items()}
     run_dir = Path(resolved["paths"]["output_dir"])
     check_config(resolved)
+    check_batch_memory(resolved)
     resume = resume_checkpoint(resolved, run_dir)      # before the run directory is touched
     save_config(run_dir, resolved)
     L.seed_everything(resolved["seed"], workers=True)

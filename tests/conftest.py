@@ -6,11 +6,13 @@ Tests marked ``slow`` start subprocesses or train end to end; ``make test-fast``
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
+from hypothesis import settings
 
 sys.path.insert(0, str(Path(__file__).parent))      # the helpers package (also for _target_)
 
@@ -21,6 +23,12 @@ from sensorclip.data.casas import attach_layout, parse_lines
 from sensorclip.data.homes import load_home
 from sensorclip.data.simulate import load_activity_model, simulate
 from sensorclip.train import train
+
+# Property tests: a bounded number of examples in the suite (CI budget), many more with
+# HYPOTHESIS_PROFILE=slow (make test-properties). Tests may lower max_examples further.
+settings.register_profile("ci", max_examples=40, deadline=None, print_blob=True)
+settings.register_profile("slow", max_examples=1000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # A few simulated days, two paraphrases, small images: a data set in seconds.
 TINY_DATA = ["data.days=4", "captions.per_window=2", "text.package=null",
