@@ -9,11 +9,13 @@ from typing import TypeVar
 from rich.console import Console
 
 from sensorclip.errors import SensorClipError
+from sensorclip.quiet import quiet_third_party
 
 T = TypeVar("T")
 
 
 def run_cleanly(task: Callable[[], T]) -> T:
+    quiet_third_party()
     try:
         return task()
     except SensorClipError as exc:

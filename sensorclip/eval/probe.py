@@ -82,14 +82,14 @@ class Probe:
 @one_thread
 def fit_probe(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
               n_classes: int, grid: Sequence[float] = PROBE_C_GRID, seed: int = 0,
-              max_iter: int = 1000) -> Probe:
+              max_iter: int = 1000, warn: bool = True) -> Probe:
     """Multinomial logistic regression on standardised frozen embeddings; C by val macro-F1.
 
     The grid runs from strong to weak regularisation, each fit warm-started from the previous
     one (a fifth to a third fewer iterations than from scratch, measured on the demo). A chosen
-    fit that did not converge is still used, but reported (``converged``, and a warning).
-    scikit-learn's own ``ConvergenceWarning`` is left alone: silencing it here would change the
-    process-wide warning filters under probes fit side by side.
+    fit that did not converge is still used, but reported (``converged``, and unless ``warn`` is
+    false a warning). scikit-learn's own ``ConvergenceWarning`` is left alone: silencing it here
+    would change the process-wide warning filters under probes fit side by side.
     """
     scaler = StandardScaler().fit(train_x)
     train_z, val_z = scaler.transform(train_x), scaler.transform(val_x)
@@ -102,7 +102,7 @@ def fit_probe(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y
         if best is None or score > best.val_macro_f1:
             best = Probe(scaler, copy.deepcopy(model), c, score,
                          converged=bool(model.n_iter_.max() < max_iter))
-    if not best.converged:
+    if warn and not best.converged:
         warnings.warn(f"the linear probe chosen on validation (C={best.c}) did not converge in "
                       f"{max_iter} iterations; its scores depend on where the solver stopped",
                       stacklevel=2)
@@ -130,5 +130,5 @@ def few_shot_draw(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray,
     if len(np.unique(train_y[picked])) < 2:
         return None
     probe = fit_probe(train_x[picked], train_y[picked], val_x, val_y, n_classes,
-                      grid=(FEW_SHOT_C,), seed=seed)
+                      grid=(FEW_SHOT_C,), seed=seed, warn=False)
     return probe.predict(test_x)

@@ -23,6 +23,7 @@ per-class recall of every method, a PCA map of the test embeddings and retrieval
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 
 from sensorclip.config import EvalConfig, TextEncoderConfig
 from sensorclip.data.captions import build_phrasebook, home_labels
@@ -286,19 +288,34 @@ def _few_shot(emb, untrained_emb, bags, truth, n, days, config, metrics) -> None
         sources["untrained_"] = probe_inputs(untrained_emb, config)
     if bags is not None:
         sources["bag_"] = bags
-    for k in config.fewshot_k:
-        predicted = {tag: few_shot_predictions(x, truth, n, k, config)
-                     for tag, x in sources.items()}
-        for tag in sources:
-            scores = [macro_f1(truth["test"], p, n) for p in predicted[tag]]
-            metrics[f"{tag}fewshot_{k}_macro_f1"] = float(np.mean(scores)) if scores else None
-            metrics[f"{tag}fewshot_{k}_macro_f1_sd"] = float(np.std(scores)) if scores else None
-        for tag, name in (("bag_", "bag"), ("untrained_", "untrained")):
-            if tag in predicted and predicted[""] and predicted[tag]:
-                key = f"delta_fewshot_{k}_macro_f1_vs_{name}"
-                metrics[key], metrics[f"{key}_ci95"] = paired_bootstrap_draws(
-                    truth["test"], predicted[""], predicted[tag], days, n,
-                    resamples=config.bootstrap_resamples, seed=config.seed)
+    # Few-shot fits run one after another in this thread, so their solver warnings can be
+    # caught here without touching other threads' filters: a k-shot probe on a handful of
+    # windows often stops at max_iter (the classes are separable), and a dozen identical
+    # scikit-learn warnings would drown the table. They are counted into one line instead.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        for k in config.fewshot_k:
+            predicted = {tag: few_shot_predictions(x, truth, n, k, config)
+                         for tag, x in sources.items()}
+            for tag in sources:
+                scores = [macro_f1(truth["test"], p, n) for p in predicted[tag]]
+                metrics[f"{tag}fewshot_{k}_macro_f1"] = float(np.mean(scores)) if scores else None
+                metrics[f"{tag}fewshot_{k}_macro_f1_sd"] = float(np.std(scores)) if scores else None
+            for tag, name in (("bag_", "bag"), ("untrained_", "untrained")):
+                if tag in predicted and predicted[""] and predicted[tag]:
+                    key = f"delta_fewshot_{k}_macro_f1_vs_{name}"
+                    metrics[key], metrics[f"{key}_ci95"] = paired_bootstrap_draws(
+                        truth["test"], predicted[""], predicted[tag], days, n,
+                        resamples=config.bootstrap_resamples, seed=config.seed)
+    stopped = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+    for w in caught:
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    metrics["fewshot_fits_stopped_at_max_iter"] = stopped
+    if stopped:
+        warnings.warn(f"{stopped} few-shot probe fits stopped at the solver's iteration limit "
+                      "(few labelled windows are often separable); their scores are used as "
+                      "they stand", stacklevel=2)
 
 
 def few_shot_predictions(x, truth, n, k, config) -> list[np.ndarray]:

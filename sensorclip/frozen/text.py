@@ -35,6 +35,7 @@ from sensorclip.frozen.weights import (
     resolve_model_dir,
     weights_fingerprint,
 )
+from sensorclip.quiet import no_loading_bars
 
 
 def resolved_precision(config: TextEncoderConfig) -> str:
@@ -97,10 +98,12 @@ class TextEncoder:
                    "siglip": transformers.SiglipTextModel}
         model_class = classes.get(self.config.pooling, transformers.AutoModel)
         try:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(
-                self.source, local_files_only=self.is_local)
-            model = model_class.from_pretrained(self.source, local_files_only=self.is_local,
-                                                attn_implementation=attention_kind(self.device))
+            with no_loading_bars():
+                tokenizer = transformers.AutoTokenizer.from_pretrained(
+                    self.source, local_files_only=self.is_local)
+                model = model_class.from_pretrained(
+                    self.source, local_files_only=self.is_local,
+                    attn_implementation=attention_kind(self.device))
         except OSError as exc:
             raise ModelNotAvailableError(
                 missing_message(self.config.model_id, "text", [str(self.source)],

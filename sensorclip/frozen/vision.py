@@ -33,6 +33,7 @@ from sensorclip.frozen.weights import (
     resolve_model_dir,
     weights_fingerprint,
 )
+from sensorclip.quiet import no_loading_bars
 
 MEAN_STD = {
     "clip": ((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)),
@@ -132,7 +133,8 @@ def _load_hf(config: VisionConfig):
                                          allow_download=config.allow_download,
                                          what="vision backbone")
     try:
-        model = model_class.from_pretrained(source, local_files_only=is_local)
+        with no_loading_bars():
+            model = model_class.from_pretrained(source, local_files_only=is_local)
     except OSError as exc:
         raise ModelNotAvailableError(
             f"vision backbone {config.model_id!r} could not be loaded from {source} "
