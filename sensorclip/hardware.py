@@ -78,7 +78,8 @@ def probe_cache(path: Path | None = None) -> dict:
     machine = f"{platform.machine()} {platform.processor()} torch {torch.__version__}"
     try:
         cached = json.loads(path.read_text())
-        if cached.get("machine") == machine:
+        if isinstance(cached, dict) and cached.get("machine") == machine \
+                and isinstance(cached.get("bf16_speedup"), (int, float)):
             return cached
     except (OSError, ValueError):
         pass

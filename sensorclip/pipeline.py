@@ -36,7 +36,7 @@ from sensorclip.data.simulate import activity_model_path, load_activity_model, s
 from sensorclip.data.states import is_active
 from sensorclip.data.windows import Windows
 from sensorclip.errors import CacheError, SensorClipError
-from sensorclip.files import file_digest, save_npz, texts_digest
+from sensorclip.files import file_digest, read_json, save_npz, texts_digest
 from sensorclip.frozen.describe import describe_pairs, room_words
 from sensorclip.frozen.render import (
     check_pairs_covered,
@@ -265,13 +265,24 @@ def stage_images(home: Home, render: RenderConfig, cache: Cache):
     return cache.get_or_build("images", spec, build)
 
 
+def read_pairs(path: Path) -> list[tuple[str, str]]:
+    """The (sensor, state) pairs an images entry was drawn for, in image order."""
+    pairs = read_json(path, list, "image pairs")
+    for pair in pairs:
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, str)
+                                                                   for v in pair)):
+            raise SensorClipError(f"{path}: the image pairs should be [sensor, state] string "
+                                  f"pairs, found {str(pair)[:40]!r}; delete its cache entry")
+    return [tuple(p) for p in pairs]
+
+
 def stage_vision(home: Home, images_entry: Path, render: RenderConfig, vision: VisionConfig,
                  cache: Cache):
     identity = vision_identity(vision)
     spec = {"version": STAGE_VERSIONS["vision"], "images": images_entry.name, "backbone": identity}
 
     def build(tmp: Path):
-        pairs = [tuple(p) for p in json.loads((images_entry / "pairs.json").read_text())]
+        pairs = read_pairs(images_entry / "pairs.json")
         keys = [image_key(*p) for p in pairs]
         images = [Image.open(images_entry / "images" / f"{k}.png").convert("RGB") for k in keys]
         vectors = VisionBackbone(vision).embed(images)

@@ -39,7 +39,13 @@ from sensorclip.config import (
     typed,
 )
 from sensorclip.errors import SensorClipError
-from sensorclip.files import atomic_write_text, temporary_sibling
+from sensorclip.files import (
+    atomic_write_text,
+    check_shape,
+    read_json,
+    read_yaml_mapping,
+    temporary_sibling,
+)
 from sensorclip.model.datamodule import SensorClipDataModule
 from sensorclip.model.module import SensorClipModule
 from sensorclip.pipeline import STAGES
@@ -48,6 +54,9 @@ from sensorclip.resources import guard, training_bytes
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
 CHECKPOINT_KEYS = frozenset({"state_dict", "hyper_parameters"})
+# The hyper-parameters SensorClipModule needs to be rebuilt, and their types.
+MODEL_HPARAMS = {"encoder": dict, "features": dict, "loss": dict, "optim": dict,
+                 "text_projection": str, "text_dim": int, "n_pairs": int, "image_dim": int}
 # What a resume must keep: everything that shapes the data, the split or the model ...
 RESUME_KEYS = ("data", "windows", "split", "captions", "text", "render", "model", "encoder",
                "features", "loss", "text_projection", "label_positives", "seed")
@@ -153,7 +162,7 @@ def load_run(path: str | Path, checkpoint: str | Path | None = None,
     """
     path, checkpoint = locate(path, checkpoint)
     model = load_checkpoint(checkpoint)          # before any cache is built: fail fast
-    cfg = OmegaConf.to_container(OmegaConf.load(path / CONFIG_FILE), resolve=True)
+    cfg = read_run_config(path / CONFIG_FILE)
     if data is not None:
         data = typed(DataConfig, data)
         if data.home_key != typed(DataConfig, cfg["data"]).home_key:
@@ -209,6 +218,8 @@ def read_checkpoint(checkpoint: Path) -> dict[str, Any]:
         raise SensorClipError(f"{checkpoint} is a torch file but not a sensorclip checkpoint "
                               f"(it lacks {sorted(CHECKPOINT_KEYS)}); pick a .ckpt in a run's "
                               "checkpoints/ directory")
+    check_shape(content["hyper_parameters"], MODEL_HPARAMS, checkpoint, "checkpoint's "
+                "hyper-parameters")
     return content
 
 
@@ -254,7 +265,7 @@ def check_same_setup(run_dir: Path, resolved: Mapping[str, Any], what: str) -> N
     if not config_file.is_file():
         raise SensorClipError(f"{what}: {config_file} is missing, so the resume cannot be checked "
                               "against the run's config; resume a run that sensorclip.train wrote")
-    saved = _setup(OmegaConf.to_container(OmegaConf.load(config_file), resolve=True))
+    saved = _setup(read_run_config(config_file))
     now = _setup(resolved)
     changed = [f"{key} ({saved.get(key)!r} in the run, {now.get(key)!r} now)"
                for key in sorted(saved.keys() | now.keys()) if saved.get(key) != now.get(key)]
@@ -285,10 +296,22 @@ def default_checkpoint(run_dir: Path) -> Path:
     """The run's best checkpoint as metrics.json records it, else checkpoints/last.ckpt."""
     metrics = run_dir / METRICS_FILE
     if metrics.is_file():
-        recorded = json.loads(metrics.read_text()).get("checkpoint", "")
+        recorded = read_json(metrics, {"checkpoint": str}, "run's metrics")["checkpoint"]
         if recorded and Path(recorded).is_file():
             return Path(recorded)
     return run_dir / "checkpoints" / "last.ckpt"
+
+
+# The keys every run's config.yaml holds (what loading a run reads before its schemas check it).
+RUN_CONFIG_KEYS = ("paths", "seed", "data", "windows", "split", "captions", "model", "encoder",
+                   "features", "loss", "optim", "loader", "text_projection")
+
+
+def read_run_config(config_file: Path) -> dict[str, Any]:
+    """A run's saved config as plain containers, checked for the keys loading it needs (the
+    groups' values are then checked by their schemas)."""
+    raw = read_yaml_mapping(config_file, "run config", RUN_CONFIG_KEYS)
+    return OmegaConf.to_container(OmegaConf.create(raw), resolve=True)
 
 
 def save_config(run_dir: Path, resolved: Mapping[str, Any]) -> None:

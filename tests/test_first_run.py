@@ -4,6 +4,7 @@ walls, no FLOPs column of zeros, no per-fit solver warnings, no weight-loading b
 from __future__ import annotations
 
 import pytest
+
 from helpers.commands import run_module
 
 NOISE = {

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from sensorclip.errors import CacheError
-from sensorclip.files import atomic_write_text
+from sensorclip.errors import CacheError, SensorClipError
+from sensorclip.files import atomic_write_text, read_json
 
 PROVENANCE = "provenance.json"
 TEMP_MARK = ".tmp-"
@@ -64,10 +64,9 @@ class Cache:
                 _discard(entry)
             return None
         try:
-            recorded = json.loads(provenance.read_text())["spec"]
-        except (OSError, ValueError, KeyError):
-            raise CacheError(f"{provenance}: unreadable provenance; delete {entry} and "
-                             "rerun") from None
+            recorded = read_json(provenance, PROVENANCE_SHAPE, "cache provenance")["spec"]
+        except SensorClipError as exc:
+            raise CacheError(f"{exc}; delete {entry} and rerun") from None
         if json.loads(json.dumps(spec, default=str)) != recorded:
             raise CacheError(f"{entry}: provenance does not match its key (a hash collision or a "
                              f"hand-edited entry); delete {entry} and rerun")
@@ -188,8 +187,12 @@ def _discard(entry: Path) -> None:
         trash.unlink(missing_ok=True)
 
 
+# What every provenance.json holds (Cache._build writes it); readers rely on these keys.
+PROVENANCE_SHAPE = {"stage": str, "key": str, "spec": dict, "summary": dict}
+
+
 def provenance(entry: Path) -> dict:
-    return json.loads((entry / PROVENANCE).read_text())
+    return read_json(entry / PROVENANCE, PROVENANCE_SHAPE, "cache provenance")
 
 
 def load_npz(path: str | Path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from torch.utils.data import DataLoader
 
 from sensorclip.config import FinetuneConfig
 from sensorclip.eval.classification import classification_metrics
-from sensorclip.files import atomic_write_text
+from sensorclip.files import atomic_write_text, read_json
 from sensorclip.model.datamodule import EpochBatchSampler, SensorClipDataModule
 from sensorclip.model.dropout import Dropout
 from sensorclip.model.encoder import SensorEncoder
@@ -136,10 +135,15 @@ class LabelEfficiencyCurve(Callback):
         write_curve(Path(config.hydra.sweep.dir))
 
 
+# What write_curve reads from each run of a labels_fraction sweep.
+FINETUNE_METRICS = {"labels_fraction": (int, float), "labelled_windows": int,
+                    "majority_macro_f1": (int, float)}
+
+
 def write_curve(sweep_dir: Path) -> list[dict]:
     rows = []
     for path in sorted(sweep_dir.glob("*/metrics.json")):
-        m = json.loads(path.read_text())
+        m = read_json(path, FINETUNE_METRICS, "fine-tuning metrics")
         rows.append({"labels_fraction": m["labels_fraction"],
                      "labelled_windows": m["labelled_windows"],
                      "pretrained_macro_f1": m.get("pretrained_macro_f1"),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import numpy as np
 import yaml
 
 from sensorclip.errors import SensorClipError
-from sensorclip.files import atomic_write_text
+from sensorclip.files import atomic_write_text, check_shape, read_json
 from sensorclip.plots import plain
 
 # each figure followed by its references (eval.suite): a run is read against them, not alone
@@ -38,12 +37,11 @@ def collect_runs(root: Path) -> list[dict[str, Any]]:
     runs = []
     for metrics_file in sorted(root.rglob("metrics.json")):
         run_dir = metrics_file.parent
-        try:
-            metrics = json.loads(metrics_file.read_text())
-        except ValueError:
-            raise SensorClipError(f"{metrics_file}: not valid JSON; rerun that job") from None
+        metrics = read_json(metrics_file, dict, "run's metrics")
         overrides_file = run_dir / ".hydra" / "overrides.yaml"
-        overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.is_file() else []
+        overrides = check_shape(yaml.safe_load(overrides_file.read_text()) or [], list,
+                                overrides_file, "Hydra overrides") \
+            if overrides_file.is_file() else []
         runs.append({"run": str(run_dir.relative_to(root)) or ".",
                      "overrides": " ".join(overrides or []), "metrics": metrics})
     return runs
