@@ -26,7 +26,7 @@ from sensorclip.config import (
     VisionConfig,
     WindowConfig,
 )
-from sensorclip.data import casas
+from sensorclip.data import casas, known_logs
 from sensorclip.data.cache import Cache, load_npz, provenance
 from sensorclip.data.captions import Captions
 from sensorclip.data.dataset import caption, label_windows
@@ -122,12 +122,18 @@ def home_name(data: DataConfig) -> str:
 SIMULATED_DAY_BYTES = 5000 * 400
 
 
+CASAS_DATASETS = "https://casas.wsu.edu/datasets/"
+
+
 def stage_log(data: DataConfig, home: Home, cache: Cache) -> tuple[Path, Path | None, bool]:
     """(log file, cache entry or None, built_now): a simulated log or the user's own file."""
     if data.source == "file":
         if not data.raw_path:
-            raise SensorClipError(f"data={data.name} reads a real log: pass data.raw_path=PATH "
-                                  "to the CASAS 'data' file (the logs are not redistributable)")
+            raise SensorClipError(
+                f"data={data.name} reads a real log: pass data.raw_path=PATH to your copy. CASAS "
+                f"logs are not redistributable; the official archives are at {CASAS_DATASETS} "
+                "(a .zip, or its 'data' file, or a gzipped copy, is read as it is; "
+                "docs/real-homes.md lists known public copies)")
         return _log_file(Path(data.raw_path).expanduser()), None, False
     model = load_activity_model(data.activity_model)
     spec = {"version": STAGE_VERSIONS["simulate"], "layout": file_digest(home.source),
@@ -175,7 +181,7 @@ def stage_events(log_path: Path, data: DataConfig, home: Home, cache: Cache):
                  activity_names=np.array(events.activity_names),
                  numeric_time_us=events.numeric.time.astype(np.int64),
                  numeric_sensor=events.numeric.sensor, numeric_value=events.numeric.value)
-        return events.report.as_dict()
+        return {**events.report.as_dict(), **known_logs.recognise(log_path)}
 
     return cache.get_or_build("events", spec, build)
 

@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 from rich.table import Table
 
 from sensorclip.config import checked, stage_configs
+from sensorclip.data import known_logs
 from sensorclip.data.cache import provenance
 from sensorclip.data.windows import SPLITS
 from sensorclip.entrypoint import console, run_cleanly
@@ -96,6 +97,8 @@ def print_summary(prep: Prepared, seconds: float) -> None:
             problems["largest_gap_days"] = report["largest_gap_days"]
         if problems:
             facts.add_row("log issues", json.dumps(problems))
+        if report.get("log_sha256"):
+            facts.add_row("log file", known_logs.describe(report))
     if "text_dim" in info:
         facts.add_row("text embeddings", f"{info['unique_captions']:,} x {info['text_dim']}")
     if "vision" in info:

@@ -152,10 +152,20 @@ def test_gzipped_logs_are_read_as_they_are(tmp_path):
     expect(lambda: read_casas(tmp_path / "cut.gz"), "cut.gz", "gzip", "does not decompress")
 
 
-def test_a_zipped_log_says_unzip_it(tmp_path):
-    with zipfile.ZipFile(tmp_path / "milan.zip", "w") as archive:
-        archive.writestr("milan/data", GOOD_LINE + "\n")
-    expect(lambda: read_casas(tmp_path / "milan.zip"), "zip archive", "unzip it")
+def test_a_zipped_log_is_read_from_its_data_member(tmp_path):
+    lines = [GOOD_LINE, "2024-01-01 07:00:02 M001 OFF Cook end"]
+    with zipfile.ZipFile(tmp_path / "milan.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("milan/README", "not the log\n")
+        archive.writestr("milan/data", "\n".join(lines) + "\n")
+    events = read_casas(tmp_path / "milan.zip")
+    assert events.time.tolist() == read_casas(log(tmp_path, *lines)).time.tolist()
+    with zipfile.ZipFile(tmp_path / "two.zip", "w") as archive:
+        archive.writestr("a.txt", GOOD_LINE + "\n")
+        archive.writestr("b.txt", GOOD_LINE + "\n")
+    expect(lambda: read_casas(tmp_path / "two.zip"), "2 files", "no 'data' log", "a.txt, b.txt",
+           "unzip it")
+    (tmp_path / "cut.zip").write_bytes((tmp_path / "milan.zip").read_bytes()[:40])
+    expect(lambda: read_casas(tmp_path / "cut.zip"), "does not open")
 
 
 @pytest.mark.parametrize("kind", ["directory", "fifo"])
@@ -461,7 +471,10 @@ def fake_run(compose_config, run_dir, *overrides):
     save_config(run_dir, OmegaConf.to_container(
         compose_config(f"paths.output_dir={run_dir}", *overrides), resolve=True))
     (run_dir / "checkpoints").mkdir()
-    torch_file(run_dir / "checkpoints" / "last.ckpt", {"state_dict": {}, "hyper_parameters": {}})
+    hparams = {"encoder": {}, "features": {}, "loss": {}, "optim": {}, "text_projection": "none",
+               "text_dim": 8, "n_pairs": 4, "image_dim": 8}
+    torch_file(run_dir / "checkpoints" / "last.ckpt",
+               {"state_dict": {}, "hyper_parameters": hparams})
     (run_dir / "metrics.json").write_text('{"n_test_windows": 977}')
     return {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
 

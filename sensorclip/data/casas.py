@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import io
 import re
+import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -218,7 +220,9 @@ def _missing_counts(events: EventLog, mapping: np.ndarray) -> Counter:
 
 
 def _uncompressed(blob: bytes, path: Path) -> bytes:
-    """Users keep CASAS logs gzipped: such a file is read as it is."""
+    """Users keep CASAS logs as the site ships them, zipped, or gzipped: read as they are."""
+    if blob.startswith(ZIP_MAGIC):
+        return _log_in_zip(blob, path)
     if not blob.startswith(GZIP_MAGIC):
         return blob
     try:
@@ -226,6 +230,26 @@ def _uncompressed(blob: bytes, path: Path) -> bytes:
     except (OSError, EOFError, zlib.error) as exc:
         raise LogFormatError(f"{path}: a gzip file that does not decompress ({exc}); download "
                              "it again or point data.raw_path at the uncompressed log") from None
+
+
+def _log_in_zip(blob: bytes, path: Path) -> bytes:
+    """The event log inside a zip archive: its member named ``data`` (how every CASAS archive
+    names its annotated log), or its only file."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+            files = [m for m in archive.infolist() if not m.is_dir()]
+            named = [m for m in files if PurePosixPath(m.filename).name == "data"]
+            chosen = named if named else files
+            if len(chosen) != 1:
+                listed = ", ".join(m.filename for m in files[:8]) or "nothing"
+                raise LogFormatError(
+                    f"{path}: a zip archive holding {len(files)} files and "
+                    f"{'several' if named else 'no'} 'data' log ({listed}); unzip it and point "
+                    "data.raw_path at the CASAS 'data' file inside")
+            return _uncompressed(archive.read(chosen[0]), path)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise LogFormatError(f"{path}: a zip archive that does not open ({exc}); download "
+                             "it again or point data.raw_path at the unzipped log") from None
 
 
 def _decode(blob: bytes, path: Path) -> str:
@@ -236,9 +260,6 @@ def _decode(blob: bytes, path: Path) -> str:
             raise LogFormatError(f"{path}: not valid UTF-16 text after its byte-order mark; "
                                  "save the log as UTF-8") from None
     blob = blob.removeprefix(codecs.BOM_UTF8)
-    if blob.startswith(ZIP_MAGIC):
-        raise LogFormatError(f"{path}: a zip archive, not an event log; unzip it and point "
-                             "data.raw_path at the CASAS 'data' file inside")
     if b"\x00" in blob[:65536]:
         raise LogFormatError(f"{path}: binary data, not a text event log; "
                              "point data.raw_path at the CASAS 'data' text file")

@@ -12,13 +12,14 @@ import re
 STATES_BY_TYPE = {
     "motion": ("ON", "OFF"), "door": ("OPEN", "CLOSE"), "item": ("PRESENT", "ABSENT"),
     "light": ("ON", "OFF"), "switch": ("ON", "OFF"), "unknown": ("ON", "OFF"),
+    "handset": ("START", "END"),      # a telephone in use (CASAS 'asterisk')
 }
 DEFAULT_STATES = ("ON", "OFF")
 ACTIVE = frozenset({"ON", "OPEN", "PRESENT", "START"})     # something happened at the sensor
 OPENED = frozenset({"OPEN"})
 _CANONICAL = {"ON": "ON", "OFF": "OFF", "OPEN": "OPEN", "OPENED": "OPEN", "CLOSE": "CLOSE",
               "CLOSED": "CLOSE", "PRESENT": "PRESENT", "ABSENT": "ABSENT", "START": "START",
-              "STOP": "STOP"}
+              "STOP": "STOP", "END": "END"}
 CANONICAL = frozenset(_CANONICAL.values())
 
 

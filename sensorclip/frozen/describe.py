@@ -26,7 +26,7 @@ from sensorclip.data.states import normalise_state
 from sensorclip.frozen.render import sensor_state_pairs
 
 SENSOR_NOUNS = {"motion": "A motion sensor", "door": "A door sensor", "item": "An item sensor",
-                "light": "A light switch", "switch": "A switch"}
+                "light": "A light switch", "switch": "A switch", "handset": "A handset sensor"}
 STATE_PHRASES = {
     ("motion", "ON"): "detects motion", ("motion", "OFF"): "stops detecting motion",
     ("door", "OPEN"): "senses the door opening", ("door", "CLOSE"): "senses the door closing",
@@ -34,10 +34,12 @@ STATE_PHRASES = {
     ("item", "ABSENT"): "senses the item taken away",
     ("light", "ON"): "is switched on", ("light", "OFF"): "is switched off",
     ("switch", "ON"): "is switched on", ("switch", "OFF"): "is switched off",
+    ("handset", "START"): "senses the handset lifted",
+    ("handset", "END"): "senses the handset put down",
 }
 GENERIC_STATES = {"ON": "turns on", "OFF": "turns off", "OPEN": "opens", "CLOSE": "closes",
                   "PRESENT": "reports something present", "ABSENT": "reports something absent",
-                  "START": "starts", "STOP": "stops"}
+                  "START": "starts", "STOP": "stops", "END": "ends"}
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
             "tenth")
 COUNTS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
