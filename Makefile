@@ -7,7 +7,7 @@ ARGS   ?=
 
 .PHONY: install test test-fast lint demo prepare images embeddings train evaluate sweep report \
 	compare bench results clean search annotate finetune finetune-curve embed calibrate difficulty \
-	sentences transfer-study
+	sentences transfer-study real-homes
 
 install: $(STAMP)
 
@@ -80,6 +80,9 @@ results: install              ## defaults chosen by measurement -> docs/results.
 
 transfer-study: install       ## pretrain on 1..16 generated homes, evaluate on unseen ones -> docs/transfer.md
 	$(BIN)/python scripts/transfer_study.py $(ARGS)
+
+real-homes: install           ## real CASAS logs from data/real/ (never committed) -> docs/real-homes.md
+	$(BIN)/python scripts/real_homes.py $(ARGS)
 
 bench: install                ## speed figures at Milan scale -> bench.json (docs/performance.md)
 	$(BIN)/python scripts/bench.py $(ARGS)
