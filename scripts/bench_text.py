@@ -9,7 +9,9 @@ decides whether a way is honest: it must stay at or above 0.99). The ways:
 
 - ``fp32``: the model as trained; ``bf16`` (what ``text.precision=bf16`` runs): weights cast to
   bf16 once; ``bf16_autocast``: fp32 weights under ``torch.autocast`` (casts on every batch);
-- ``int8_dynamic``: torch's dynamic int8 quantisation of every Linear layer;
+- ``int8_dynamic``: torch's dynamic int8 quantisation of every Linear layer (per tensor);
+  ``int8_per_channel``: the same with per-channel weight scales (what ``text.precision=int8``
+  runs);
 - ``onnx_fp32`` / ``onnx_int8``: the model exported to ONNX and run by ONNX Runtime with all
   graph optimisations, the latter with ONNX Runtime's dynamic int8 quantisation (per channel).
   These need ``pip install -e '.[bench]'`` (onnx, onnxruntime) and are skipped without them.
@@ -33,7 +35,12 @@ from sensorclip.config import TextEncoderConfig
 from sensorclip.data.casas import attach_layout, read_casas
 from sensorclip.data.dataset import windowed_data
 from sensorclip.data.homes import load_home
-from sensorclip.frozen.text import TextEncoder, length_batches, padding_overhead
+from sensorclip.frozen.text import (
+    TextEncoder,
+    int8_linear_layers,
+    length_batches,
+    padding_overhead,
+)
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -124,7 +131,8 @@ def main() -> None:
             "bf16": torch_way(copy.deepcopy(fp32).to(torch.bfloat16)),
             "bf16_autocast": torch_way(fp32, autocast=True),
             "int8_dynamic": torch_way(quantize(copy.deepcopy(fp32), {torch.nn.Linear},
-                                               dtype=torch.qint8))}
+                                               dtype=torch.qint8)),
+            "int8_per_channel": torch_way(int8_linear_layers(copy.deepcopy(fp32), "cpu"))}
     with tempfile.TemporaryDirectory() as tmp:
         # a copy: exporting leaves the exported model computing differently afterwards
         ways.update(onnx_ways(copy.deepcopy(fp32), batches[0][1], Path(tmp), args.threads))

@@ -53,9 +53,9 @@ KNOWN_FILES = {
 STUDIES = {
     "model": {o: [f"model={o}"] for o in ("tiny", "text", "learned")},
     "features": {o: [f"features={o}"] for o in ("none", "coords_time")},
-    "protocol": {"shuffled, fixed 20": [], "chronological": ["split=chronological"],
+    "protocol": {"shuffled_fl20": [], "chronological": ["split=chronological"],
                  "presegmented": ["windows=fl20_p"],
-                 "with background": ["windows.include_no_activity=true"]},
+                 "with_background": ["windows.include_no_activity=true"]},
 }
 PRETRAINED = ("text/n16", "text/n32", "tiny/n16")
 

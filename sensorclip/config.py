@@ -222,7 +222,7 @@ class CaptionConfig(Schema):
 
 
 TEXT_POOLINGS = ("mean", "cls", "clip", "siglip")
-TEXT_PRECISIONS = ("auto", "fp32", "bf16")
+TEXT_PRECISIONS = ("auto", "fp32", "bf16", "int8")
 
 
 @dataclass
@@ -240,7 +240,8 @@ class TextEncoderConfig(Schema):
     batch_size: int = knob(64, COUNT)   # captions of similar token count; larger is slower
     device: str = knob("auto", DEVICE)
     allow_download: bool = knob(True, Flag())
-    precision: str = knob("auto", OneOf(TEXT_PRECISIONS))   # auto: bf16 where native
+    # auto: bf16 where native, else fp32 | int8: dynamic int8 linear layers (CPU)
+    precision: str = knob("auto", OneOf(TEXT_PRECISIONS))
 
 
 @dataclass
