@@ -55,7 +55,8 @@ STUDIES = {
     "features": {o: [f"features={o}"] for o in ("none", "coords_time")},
     "protocol": {"shuffled_fl20": [], "chronological": ["split=chronological"],
                  "presegmented": ["windows=fl20_p"],
-                 "with_background": ["windows.include_no_activity=true"]},
+                 "presegmented_with_background": ["windows=fl20_p",
+                                                  "windows.include_no_activity=true"]},
 }
 PRETRAINED = ("text/n16", "text/n32", "tiny/n16")
 

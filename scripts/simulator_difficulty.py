@@ -36,7 +36,7 @@ import numpy as np
 from calibrate_simulator import composed
 
 from sensorclip.config import DataConfig, SplitConfig, WindowConfig
-from sensorclip.data.casas import EventLog, attach_layout, parse_lines
+from sensorclip.data.casas import EventLog, attach_layout, parse_lines, read_casas
 from sensorclip.data.dataset import caption, label_windows
 from sensorclip.data.generate import write_generated
 from sensorclip.data.homes import Home, load_home
@@ -58,6 +58,10 @@ def simulated_events(data: DataConfig) -> tuple[Home, EventLog]:
             return simulated_events(replace(data, source="simulate", layout=str(layout),
                                             activity_model=str(model)))
     home = load_home(data.layout)
+    if data.source == "file":                  # a real log: the same figures, for comparison
+        events = read_casas(Path(data.raw_path).expanduser(), fmt=data.format,
+                            strict=data.strict, home=home)
+        return home, attach_layout(events, home, on_unknown=data.unknown_sensors)
     log = simulate(home, load_activity_model(data.activity_model), days=data.days,
                    seed=data.seed, start_date=data.start_date)
     return home, attach_layout(parse_lines(log.lines(), source=data.name), home)
@@ -119,8 +123,8 @@ def measure(overrides: list[str], with_captions: bool) -> dict:
     home, events = simulated_events(data)
     simulated_s = time.perf_counter() - started
     days = len(np.unique(events.time.astype("datetime64[D]")))
-    row = {"home": data.name, "seed": data.seed, "days": data.days,
-           "events_per_day": len(events) / data.days, "simulate_and_parse_s": simulated_s,
+    row = {"home": data.name, "seed": data.seed, "days": days,
+           "events_per_day": len(events) / days, "simulate_and_parse_s": simulated_s,
            "unlabelled": float((events.activity == 0).mean()), "calendar_days": days,
            **difficulty(home, events, cfg["windows"], cfg["split"])}
     if with_captions:
