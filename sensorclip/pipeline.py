@@ -46,6 +46,7 @@ from sensorclip.frozen.render import (
     render_home,
     sensor_state_pairs,
 )
+from sensorclip.frozen.store import CaptionStore
 from sensorclip.frozen.text import TextEncoder, text_encoder_identity
 from sensorclip.frozen.vision import VisionBackbone, vision_identity
 from sensorclip.plots import pca_2d, scatter_by_group
@@ -236,11 +237,19 @@ def stage_text(captions_entry: Path, text_config: TextEncoderConfig, cache: Cach
             "encoder": text_encoder_identity(text_config)[2]}
 
     def build(tmp: Path):
-        encoder = TextEncoder(text_config)
-        vectors = encoder.encode(texts.tolist())
+        loaded: list[TextEncoder] = []
+
+        def encode(missing: list[str]) -> np.ndarray:
+            loaded.append(TextEncoder(text_config))
+            return loaded[0].encode(missing)
+
+        store = CaptionStore(cache.root, spec["encoder"])
+        vectors, from_store = store.embed(texts.tolist(), encode)
         save_npz(tmp / "text.npz", embeddings=vectors, texts_digest=np.array(spec["texts"]))
-        return {"captions": len(texts), "dim": int(vectors.shape[1]),
-                "model": text_config.model_id, "source": str(encoder.source)}
+        return {"captions": len(texts), "from_store": from_store, "dim": int(vectors.shape[1]),
+                "model": text_config.model_id,
+                "source": str(loaded[0].source if loaded else text_encoder_identity(
+                    text_config)[0])}
 
     return cache.get_or_build("text", spec, build)
 
