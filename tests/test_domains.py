@@ -292,3 +292,28 @@ def test_images_larger_than_free_memory_are_refused_before_drawing(tmp_path, mon
     assert time.perf_counter() - started < 1.0
     assert message is not None and "lower render.image_size" in message, message
     assert not list(tmp_path.rglob("*.tmp-*"))
+
+
+# --- the same through the command line: exit 0, or exit 1 with one line ---------------------------
+
+@pytest.mark.slow
+@settings(deadline=None, max_examples=max(4, settings.default.max_examples // 10))
+@given(overrides(groups=("windows", "split", "captions", "loader", "encoder"), wild=False))
+def test_the_prepare_entry_point_succeeds_or_exits_1_with_one_line(tmp_path_factory, drawn):
+    from helpers.commands import run_module
+    from sensorclip.config import show
+    group, values = drawn
+    cache = tmp_path_factory.mktemp("cli_cache")
+    typed_values = [f"{group}.{key}={show(value)}" for key, value in values.items()]
+    result = run_module("sensorclip.prepare", "stages=[data]", "data.days=3",
+                        f"paths.cache_dir={cache}", f"paths.log_dir={cache}", *typed_values,
+                        timeout=300)
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    if result.returncode == 1:
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        if lines[0].startswith("error: "):             # sensorclip's own refusal: one line
+            assert len([line for line in lines if line.startswith("error: ")]) == 1, lines
+        else:       # Hydra refuses what it cannot compose (null, wrong type) in its own words
+            assert f"{group}." in lines[0] and len(lines) <= 6, lines
+    assert not list(cache.rglob("*.tmp-*"))

@@ -192,12 +192,13 @@ def test_search_cli_prints_and_writes_results(trained_run, tmp_path):
     found = json.loads(results.read_text())
     assert [r["rank"] for r in found] == [1, 2, 3] and found[0]["score"] >= found[1]["score"]
     assert_clean_failure(run_module("sensorclip.search", f"ckpt_path={run}", "query=  ",
-                                    f"paths.log_dir={tmp_path}"), "query is empty")
+                                    f"paths.log_dir={tmp_path}"), "query=", "is outside its domain")
     assert_clean_failure(run_module("sensorclip.search", f"ckpt_path={tmp_path / 'x.ckpt'}",
                                     "query=a", f"paths.log_dir={tmp_path}"), "does not exist")
     assert_clean_failure(run_module("sensorclip.annotate", f"ckpt_path={run}",
                                     f"data.raw_path={tmp_path / 'log.txt'}",
-                                    f"paths.log_dir={tmp_path}"), "data.layout is required")
+                                    f"paths.log_dir={tmp_path}"),
+                         "data.layout=null is outside its domain", "a shipped layout")
 
 
 def test_a_log_of_another_home_needs_its_layout(tmp_path):
