@@ -54,7 +54,7 @@ TARGET = (0.45, 0.80)
 def simulated_events(data: DataConfig) -> tuple[Home, EventLog]:
     if data.source == "generate":              # data=generated: write home data.seed first
         with tempfile.TemporaryDirectory() as tmp:
-            layout, model = write_generated(data.seed, tmp)
+            layout, model = write_generated(data.seed, tmp, data.residents)
             return simulated_events(replace(data, source="simulate", layout=str(layout),
                                             activity_model=str(model)))
     home = load_home(data.layout)

@@ -141,6 +141,7 @@ class DataConfig(Schema):
     activity_model: str | None = knob("demo", Optional(Text(), "none: a real log"))
     days: int = knob(28, COUNT)             # simulate: days of log
     seed: int = knob(0, SEED)               # simulate: the simulator's seed (generate: the home)
+    residents: int = knob(1, Integer(low=1, high=2))   # generate: 2 adds a second resident
     start_date: str = knob("2024-03-04", Date())      # simulate: first day
     homes: list[Any] = knob(domain=Items(Anything(
         "generated:N, generated:A-B, a data option or a mapping of data fields "
@@ -155,7 +156,9 @@ class DataConfig(Schema):
         """Which home: the layout, or for a generated home its name (``generated_007``)."""
         if self.source == "multi":
             return "multi:" + ",".join(map(str, self.homes))
-        return f"generated_{self.seed:03d}" if self.source == "generate" else str(self.layout)
+        if self.source == "generate":
+            return f"generated{'' if self.residents == 1 else self.residents}_{self.seed:03d}"
+        return str(self.layout)
 
 
 @dataclass

@@ -16,7 +16,8 @@ Joining keeps each home's windows, days and split, and makes everything else com
   details, times and durations, docs/performance.md).
 
 ``data.homes`` entries: a data option name (``demo``, ``milan_sim``, ``aruba_sim``),
-``generated:N`` or ``generated:A-B`` (generated homes A to B, ``data.days`` days each), or a
+``generated:N`` or ``generated:A-B`` (generated homes A to B, ``data.days`` days each;
+``generated2:...`` the same homes with two residents), or a
 mapping of data fields (a real log: ``{layout: milan, source: file, raw_path: PATH}``).
 """
 
@@ -48,7 +49,7 @@ from sensorclip.errors import SensorClipError
 from sensorclip.pipeline import STAGES, Prepared, prepare
 
 DATA_OPTIONS = Path(__file__).resolve().parent.parent / "conf" / "data"
-GENERATED = re.compile(r"^generated[:_](\d+)(?:-(\d+))?$")
+GENERATED = re.compile(r"^generated(2?)[:_](\d+)(?:-(\d+))?$")
 
 
 def home_configs(data: DataConfig) -> list[DataConfig]:
@@ -72,11 +73,12 @@ def _entry_configs(entry: Any, data: DataConfig) -> list[DataConfig]:
     text = str(entry).strip()
     match = GENERATED.match(text)
     if match:
-        first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+        residents = 2 if match.group(1) else 1
+        first, last = int(match.group(2)), int(match.group(3) or match.group(2))
         if last < first:
             raise SensorClipError(f"data.homes: {text!r} counts down; write generated:LOW-HIGH")
         return [DataConfig(name="generated", layout="generated", source="generate", seed=seed,
-                           days=data.days, activity_model=None)
+                           days=data.days, activity_model=None, residents=residents)
                 for seed in range(first, last + 1)]
     option = DATA_OPTIONS / f"{text}.yaml"
     if not option.is_file() or text == "multi":

@@ -101,9 +101,11 @@ def generated_home(data: DataConfig, cache: Cache) -> tuple[DataConfig, Path, bo
     """``data=generated``: home ``data.seed``'s layout and activity model written once into the
     cache (``sensorclip.data.generate``), then simulated like any other home."""
     spec = {"version": GENERATOR_VERSION, "seed": data.seed}
+    if data.residents != 1:           # one-resident homes keep the entries they always had
+        spec["residents"] = data.residents
 
     def build(tmp: Path):
-        write_generated(data.seed, tmp)
+        write_generated(data.seed, tmp, data.residents)
         return {"home": data.home_key}
 
     entry, built = cache.get_or_build("homes", spec, build)

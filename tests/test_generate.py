@@ -13,6 +13,7 @@ from sensorclip.data.homes import NO_ACTIVITY, parse_home
 from sensorclip.data.simulate import simulate
 from sensorclip.data.simulator.model import parse_activity_model
 from sensorclip.data.vocabulary import COMMON_NAMES
+from sensorclip.errors import SensorClipError
 from sensorclip.frozen.describe import describe_pairs, sentence_leaks
 from sensorclip.frozen.render import render_home, sensor_state_pairs
 from sensorclip.pipeline import home_name, prepare
@@ -92,3 +93,42 @@ def test_a_generated_home_trains_and_its_encoder_reads_another_generated_home(co
                                                        bootstrap_resamples=100), data=other)
     assert (moved["home"], moved["train_home"]) == ("generated_008", "generated_003")
     assert (tmp_path / "run" / "transfer" / "generated_008" / "metrics.json").is_file()
+
+
+def test_a_second_resident_lives_in_the_same_home_on_their_own_draws(tmp_path):
+    one_layout, one_model = generate_home(3)
+    two_layout, two_model = generate_home(3, residents=2)
+    assert two_model["residents"] == 2 and "residents" not in one_model
+    assert {k: v for k, v in two_layout.items() if k != "name"} == \
+        {k: v for k, v in one_layout.items() if k != "name"}        # the same home
+    assert (one_layout["name"], two_layout["name"]) == ("generated_003", "generated2_003")
+    home = parse_home(two_layout, source="generated2_003")
+    one = simulate(home, parse_activity_model(one_model), days=7, seed=1)
+    two = simulate(home, parse_activity_model(two_model), days=7, seed=1)
+    assert len(two.time_us) > 1.5 * len(one.time_us)
+    lines = two.lines()
+    open_spans, overlapping = set(), 0
+    for line in lines:                      # one annotation stream whose spans overlap
+        fields = line.split()
+        if fields[-1] == "begin":
+            overlapping += bool(open_spans)
+            open_spans.add(fields[-2])
+        elif fields[-1] == "end":
+            open_spans.discard(fields[-2])
+    assert overlapping > 0
+    with pytest.raises(SensorClipError, match="residents must be 1 or 2"):
+        parse_activity_model({**two_model, "residents": 3})
+
+
+def test_generated2_homes_in_data_and_in_multi(tmp_path):
+    from sensorclip.multihome import home_configs
+    data = DataConfig(name="generated", layout="generated", source="generate", seed=3,
+                      residents=2, days=4, activity_model=None)
+    assert data.home_key == data.name == "generated2_003"
+    prep = prepare(data, WindowConfig(), SplitConfig(), CaptionConfig(per_window=1),
+                   cache_dir=tmp_path, stages=("data",))
+    assert prep.home.name == "generated2_003" and len(prep.windows) > 0
+    multi = DataConfig(name="multi", layout="multi", source="multi", activity_model=None,
+                       homes=["generated2:0-1", "generated:0"])
+    assert [h.home_key for h in home_configs(multi)] == [
+        "generated2_000", "generated2_001", "generated_000"]

@@ -91,8 +91,11 @@ class Profile:
     labels: dict[str, str]   # activity key -> fine label written in the log
 
 
-def generate_home(seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(layout, activity model) of generated home ``seed``, as the mappings their YAML holds."""
+def generate_home(seed: int, residents: int = 1) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(layout, activity model) of generated home ``seed``, as the mappings their YAML holds.
+    ``residents=2``: the same home with a second person living the same kind of days on their
+    own draws (one annotation stream, spans overlapping as in two-resident CASAS logs); the
+    draws of the home itself do not change, so home N with one resident stays home N."""
     rng = np.random.default_rng([GENERATOR_VERSION, int(seed)])
     rooms = _draw_rooms(rng)
     size = _lay_out(rooms, rng)
@@ -101,7 +104,10 @@ def generate_home(seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
     model = _activity_model(seed, rooms, sensors, profile, rng)
     labels = {label: _coarse(label, profile) for label in _labels_of(model)}
     common = {label: COARSE_TO_COMMON[coarse] for label, coarse in labels.items()}
-    layout = {"name": f"generated_{seed:03d}", "size": [math.ceil(size[0]), math.ceil(size[1])],
+    if residents == 2:
+        model["residents"] = 2
+        model["name"] = home_name(seed, residents)
+    layout = {"name": home_name(seed, residents), "size": [math.ceil(size[0]), math.ceil(size[1])],
               "rooms": {r.name: [round(v, 1) for v in r.box] for r in rooms},
               "sensors": sensors, "labels": labels, "common": common,
               "descriptions": {coarse: list(COMMON_ACTIVITIES[COARSE_TO_COMMON[coarse]])
@@ -109,11 +115,15 @@ def generate_home(seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
     return layout, model
 
 
-def write_generated(seed: int, directory: str | Path) -> tuple[Path, Path]:
+def home_name(seed: int, residents: int = 1) -> str:
+    return f"generated{'' if residents == 1 else residents}_{seed:03d}"
+
+
+def write_generated(seed: int, directory: str | Path, residents: int = 1) -> tuple[Path, Path]:
     """Write home ``seed``'s layout.yaml and activity_model.yaml into ``directory``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    layout, model = generate_home(seed)
+    layout, model = generate_home(seed, residents)
     header = (f"# Generated home {seed} (sensorclip.data.generate, version {GENERATOR_VERSION}); "
               "regenerate, do not edit.\n")
     paths = directory / "layout.yaml", directory / "activity_model.yaml"
@@ -454,9 +464,11 @@ def main() -> None:
                                                  "model) for inspection")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", type=Path, default=Path("generated"))
+    parser.add_argument("--residents", type=int, choices=(1, 2), default=1)
     args = parser.parse_args()
     for seed in args.seeds:
-        layout_path, _ = write_generated(seed, args.out / f"home_{seed:03d}")
+        layout_path, _ = write_generated(seed, args.out / home_name(seed, args.residents),
+                                         args.residents)
         layout = yaml.safe_load(layout_path.read_text())
         kinds = [s["type"] for s in layout["sensors"].values()]
         print(f"{layout_path.parent}: {len(layout['rooms'])} rooms, {kinds.count('motion')} "

@@ -73,15 +73,20 @@ def simulate(home: Home, model: ActivityModel, days: int, seed: int = 0,
     _check_model_against_home(model, home, floor)
     day0 = int(np.datetime64(start_date, "D").astype("datetime64[us]").astype(np.int64))
     rng = np.random.default_rng(seed)
-    spans = schedule.schedule(model, days, day0, start_date, rng)
     out = movement.Emitter(model.motion, rng)
-    movement.resident(spans, model, floor, out, day0)
+    lives = []                        # each resident's spans: their own draws of the same days
+    for _ in range(model.residents):
+        lives.append(schedule.schedule(model, days, day0, start_date, rng))
+        movement.resident(lives[-1], model, floor, out, day0)
     movement.visitor(model, floor, out, day0, days)
     movement.pet(model, floor, out, day0, days)
     triggers = sensors.with_faults(out.table(), model.faults, floor, day0, days, rng)
     time, sensor, state, origin = sensors.events(sensors.merge(triggers), floor)
     readings = sensors.temperature(floor, model.numeric_every, day0, days, rng)
-    markers = annotate.marker_times(spans, model, rng)
+    markers = [m for spans in lives for m in annotate.marker_times(spans, model, rng)]
+    if model.residents > 1:           # one annotation stream, as a two-resident CASAS log has
+        markers.sort(key=lambda marker: marker[0])
+    spans = [span for spans in lives for span in spans]
     log = _assemble(time, sensor, state, origin, readings, markers, floor, spans)
     log.time_us = sensors.stamp(log.time_us, model.motion.stamp_s)
     return log

@@ -289,6 +289,7 @@ class ActivityModel:
     visitor: Visitor = field(default_factory=Visitor)
     pet: Pet = field(default_factory=Pet)
     numeric_every: tuple[float, float] = (20.0, 40.0)  # minutes between temperature readings
+    residents: int = 1      # 2: a second person living the same model's days, on their own draws
 
     def activity(self, name: str) -> Activity:
         return next(a for a in self.activities if a.name == name)
@@ -344,7 +345,7 @@ def parse_activity_model(raw: Any, source: str = "activity model") -> ActivityMo
 def _parse(raw: Any) -> ActivityModel:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("activities"), Mapping):
         raise ModelError("needs an 'activities' mapping {name: {rooms: [...], ...}}")
-    top = {"name", "activities", "numeric_every", *SECTIONS}
+    top = {"name", "activities", "numeric_every", "residents", *SECTIONS}
     for key in raw:
         if key in MOVED_KEYS:
             raise ModelError(f"'{key}' moved to {MOVED_KEYS[key]}; write it there")
@@ -353,9 +354,13 @@ def _parse(raw: Any) -> ActivityModel:
     sections = {key: _build(cls, raw.get(key) or {}, key) for key, cls in SECTIONS.items()}
     activities = tuple(_build(Activity, spec or {}, f"activities.{name}", name=str(name))
                        for name, spec in raw["activities"].items())
+    residents = _count(raw.get("residents", 1), "residents")
+    if residents not in (1, 2):
+        raise ModelError(f"residents must be 1 or 2, got {residents}")
     model = ActivityModel(name=str(raw.get("name", "model")), activities=activities,
                           numeric_every=_range(raw.get("numeric_every", (20, 40)),
-                                               "numeric_every"), **sections)
+                                               "numeric_every"), residents=residents,
+                          **sections)
     _check_references(model)
     return model
 
