@@ -11,12 +11,10 @@ ARGS   ?=
 
 install: $(STAMP)
 
-# editable_mode=compat: the project directory on sys.path, as editable installs long did; the
-# default mode (a meta-path finder) prints a notice about shadowing folders on every install.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade --quiet pip
-	$(BIN)/pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
+	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 test: lint                    ## the linter, then the whole offline test suite (what CI runs)
