@@ -163,13 +163,10 @@ def write_report(out: Path, logs: dict[str, Path], sections: list[str], moved: d
     if moved:
         lines += ["## Pretrained on generated homes, measured on a real one", "",
                   *transfer_study.rows(moved), ""]
-    notes = out.read_text().split(NOTES, 1)[1] if out.is_file() and \
-        NOTES in out.read_text() else "\n(Sources, checks and findings.)\n"
-    out.write_text("\n".join(lines) + "\n" + NOTES + notes)
+    transfer_study.write_keeping_notes(out, lines, "(Sources, checks and findings.)")
     print(f"wrote {out}")
 
 
-NOTES = "<!-- written by hand below: kept when the tables are generated again -->\n"
 HEADER = """# Real homes
 
 Generated above the marker by `python scripts/real_homes.py` (`make real-homes`) from the CASAS

@@ -210,10 +210,16 @@ def write_report(results: dict, args, targets: list[str]) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     curve(test, tuple(args.test), args.models, args.sizes, plot)
     lines += [f"![scaling curve]({plot.name})", ""]
-    notes = args.out.read_text().split(NOTES, 1)[1] if args.out.is_file() and \
-        NOTES in args.out.read_text() else "\n(What was tried and what it showed.)\n"
-    args.out.write_text("\n".join(lines) + "\n" + NOTES + notes)
+    write_keeping_notes(args.out, lines, "(What was tried and what it showed.)")
     print(f"wrote {args.out} and {plot}")
+
+
+def write_keeping_notes(out: Path, lines: list[str], placeholder: str) -> None:
+    """Write generated ``lines`` above the ``NOTES`` marker, keeping what is written by hand
+    below it (or ``placeholder`` the first time)."""
+    text = out.read_text() if out.is_file() else ""
+    notes = text.split(NOTES, 1)[1] if NOTES in text else f"\n{placeholder}\n"
+    out.write_text("\n".join(lines) + "\n" + NOTES + notes)
 
 
 NOTES = "<!-- written by hand below: kept when the tables are generated again -->\n"

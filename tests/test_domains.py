@@ -137,7 +137,7 @@ def test_any_override_of_any_group_is_accepted_or_refused_in_one_line(drawn):
     try:
         config = typed(schema, values)
     except SensorClipError as exc:
-        assert "\n" not in str(exc).strip() or "Traceback" not in str(exc)
+        assert str(exc).strip() and "Traceback" not in str(exc)
         return
     for f in dataclasses.fields(schema):      # what was accepted lies inside every domain
         value = getattr(config, f.name)
@@ -168,7 +168,6 @@ def test_the_data_stages_either_build_or_refuse_in_one_line_and_leave_no_untrust
     cache = tmp_path_factory.mktemp("cache")
     configs = {}
     base = {"data": {"days": 3}, "windows": {}, "split": {}, "captions": {"per_window": 1}}
-    started = time.perf_counter()
     message = one_line_error(lambda: configs.update(
         {g: typed(schema, {**base[g], **drawn.get(g, {})}) for g, schema in DATA_GROUPS.items()}))
     if message is None:
@@ -180,7 +179,6 @@ def test_the_data_stages_either_build_or_refuse_in_one_line_and_leave_no_untrust
             configs["data"], configs["windows"], configs["split"], configs["captions"],
             cache_dir=cache, stages=("data",)))
         event("built" if message is None else "refused: " + message.split(";")[0][:60])
-    assert time.perf_counter() - started < 120
     for entry in (p for p in Path(cache).glob("*/*") if p.is_dir()):
         assert (entry / "provenance.json").is_file(), f"{entry} has no provenance: half-built"
     assert not list(Path(cache).rglob("*.tmp-*")), "a temporary entry was left behind"

@@ -128,8 +128,8 @@ def test_minilm_int8_agrees_with_fp32_on_real_captions(minilm_fp32, demo_caption
     exact = minilm_fp32.encode(demo_captions, progress=False)
     quantised = int8.encode(demo_captions, progress=False)
     cosine = (exact * quantised).sum(1)
-    # measured: mean 0.98, lowest 0.95 (docs/performance.md); bf16 keeps every caption >= 0.99,
-    # which is why int8 is an option and not a default
+    # looser than bf16's 0.99 (docs/performance.md has the measured agreement), which is why
+    # int8 is an option and not a default
     assert cosine.mean() >= 0.97 and cosine.min() >= 0.93, \
         (float(cosine.mean()), float(cosine.min()), demo_captions[int(cosine.argmin())])
 

@@ -72,7 +72,7 @@ def fingerprint(path: str | Path) -> tuple[str, str]:
 
 
 def recognise(path: str | Path) -> dict[str, str | None]:
-    """The file's fingerprints and, when it is a known public copy, which one."""
+    """The file's fingerprints (one read) and, when it is a known public copy, which one."""
     sha256, git_blob = fingerprint(path)
     known = next((c for c in KNOWN_COPIES
                   if c.git_blob == git_blob or (c.sha256 and c.sha256 == sha256)), None)

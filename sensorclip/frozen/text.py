@@ -50,8 +50,8 @@ def int8_linear_layers(model: torch.nn.Module, device: str) -> torch.nn.Module:
     """The model with its linear layers quantised to int8 per call (dynamic quantisation:
     int8 weights per output channel, activations scaled per batch), on the CPU. It halves the
     encoder's time on a host without native bf16, but its vectors drift further from fp32 than
-    bf16's do (docs/performance.md: cosine 0.98 on average, 0.95 at worst on real captions), so
-    it is an option, never chosen by ``auto``. torch marks these functions deprecated in favour
+    bf16's do (the agreement measured on real captions is in docs/performance.md), so it is an
+    option, never chosen by ``auto``. torch marks these functions deprecated in favour
     of torchao; their notices are silenced here only, and the pinned torch provides them."""
     if device.split(":")[0] != "cpu":
         raise SensorClipError(f"text.precision=int8 runs on the CPU only (text.device={device});"
