@@ -20,12 +20,16 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+from dataclasses import fields
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 import sensorclip  # noqa: F401  (registers the config schemas)
+from sensorclip.config import GROUP_SCHEMAS, typed
+from sensorclip.errors import SensorClipError
+from sensorclip.runs import CONFIG_FILE, read_run_config
 from sensorclip.train import train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,11 +61,24 @@ def compose_run(home: str, overrides: list[str], out: Path):
 
 
 def finished_run(home: str, key: str, root: Path) -> dict | None:
-    """The metrics of a finished run of this configuration, in any study."""
+    """The metrics of a finished run of this configuration, in any study: the key of each run
+    is computed from the config it saved, by the current rule, so runs made before a config
+    field was added are still found."""
     for done in sorted(root.glob(f"{home}/*/*/metrics.json")):
-        if (done.parent / "key.txt").is_file() and (done.parent / "key.txt").read_text() == key:
+        if saved_key(done.parent) == key:
             return json.loads(done.read_text())
     return None
+
+
+def saved_key(run_dir: Path) -> str | None:
+    """The configuration key of a finished run (``key.txt`` for a run that saved no config);
+    None when its config no longer reads under the current schemas."""
+    if (run_dir / CONFIG_FILE).is_file():
+        try:
+            return configuration_key(read_run_config(run_dir / CONFIG_FILE))
+        except SensorClipError:
+            return None
+    return (run_dir / "key.txt").read_text() if (run_dir / "key.txt").is_file() else None
 
 
 def finished_option(home: str, study: str, option: str, overrides: list[str],
@@ -85,9 +102,7 @@ def run_one(home: str, study: str, option: str, overrides: list[str], root: Path
     metrics = finished_run(home, key, root)
     if metrics is not None:
         return metrics
-    metrics = train(cfg)
-    (out / "key.txt").write_text(key)
-    return metrics
+    return train(cfg)
 
 
 def re_evaluate(root: Path, homes: list[str]) -> None:
@@ -103,12 +118,47 @@ def re_evaluate(root: Path, homes: list[str]) -> None:
         write_metrics(metrics_file.parent, {**before, **evaluate_checkpoint(checkpoint)})
 
 
+VOLATILE_KEYS = ("paths", "hydra", "run_name", "task_name", "logger", "cache_dir")
+# Lightning keys that change what a run prints, never what it learns. A key missing here costs a
+# retrained run, never a wrong reuse.
+RESULT_NEUTRAL = {"trainer": ("enable_model_summary", "enable_progress_bar", "log_every_n_steps"),
+                  "callbacks": ("model_summary", "progress_bar", "lr_monitor")}
+
+
 def configuration_key(cfg) -> str:
-    """What decides a run's result: the composed config without where it is written."""
-    plain = OmegaConf.to_container(cfg, resolve=False)
-    for volatile in ("paths", "run_name", "hydra"):
-        plain.pop(volatile, None)
-    return hashlib.sha256(json.dumps(plain, sort_keys=True, default=str).encode()).hexdigest()
+    """What decides a run's result. Each schema group counts by the values that differ from
+    its schema's defaults, so a field added later at its default leaves every earlier run's key
+    as it was; the other keys count as they are, less where the run is written."""
+    plain = cfg if isinstance(cfg, dict) else OmegaConf.to_container(cfg, resolve=True)
+    written = tuple(str(plain.get("paths", {}).get(k)) for k in ("output_dir", "log_dir")
+                    if plain.get("paths", {}).get(k))
+    decided = {}
+    for key, value in plain.items():
+        if key in VOLATILE_KEYS:
+            continue
+        schema = GROUP_SCHEMAS.get(key)
+        if schema and value:
+            decided[key] = changed_from_defaults(typed(schema, value))
+        elif isinstance(value, dict):
+            decided[key] = not_written_to({k: v for k, v in value.items()
+                                           if k not in RESULT_NEUTRAL.get(key, ())}, written)
+        else:
+            decided[key] = value
+    return hashlib.sha256(json.dumps(decided, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def changed_from_defaults(config) -> dict:
+    defaults = type(config)()
+    return {f.name: getattr(config, f.name) for f in fields(config)
+            if getattr(config, f.name) != getattr(defaults, f.name)}
+
+
+def not_written_to(value, written: tuple[str, ...]):
+    """``value`` less the entries that name where the run is written (checkpoint folders)."""
+    if not isinstance(value, dict):
+        return value
+    return {k: not_written_to(v, written) for k, v in value.items()
+            if not (isinstance(v, str) and written and v.startswith(written))}
 
 
 def table(study: str, results: dict[str, dict[str, dict]]) -> list[str]:

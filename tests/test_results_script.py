@@ -81,3 +81,26 @@ def test_re_evaluate_scores_the_checkpoint_again_and_keeps_what_training_recorde
     assert fresh["linear_probe_macro_f1"] == pytest.approx(trained["linear_probe_macro_f1"])
     assert fresh["seconds_fit"] == 123.0
     assert fresh["checkpoint"].startswith(str(copy))
+
+
+def test_a_run_saved_before_a_config_field_existed_is_still_found(tmp_path):
+    from omegaconf import OmegaConf
+
+    from sensorclip.runs import save_config
+    results = load_script()
+    run = tmp_path / "demo" / "features" / "none"
+    saved = OmegaConf.to_container(results.compose_run("demo", [], run), resolve=True)
+    del saved["text"]["runtime"]                 # as written before text.runtime was added
+    save_config(run, saved)
+    (run / "metrics.json").write_text(json.dumps({"probe": 0.5}))
+
+    def key(*overrides):          # the same configuration, written somewhere else
+        return results.configuration_key(
+            results.compose_run("demo", list(overrides), tmp_path / "demo" / "other" / "x"))
+
+    assert results.finished_run("demo", key(), tmp_path) == {"probe": 0.5}
+    assert results.finished_run("demo", key("text.runtime=torch"), tmp_path) == {"probe": 0.5}
+    assert results.finished_run("demo", key("trainer.enable_model_summary=true"),   # printing
+                                tmp_path) == {"probe": 0.5}
+    assert results.finished_run("demo", key("features=time"), tmp_path) is None
+    assert results.finished_run("demo", key("trainer.max_epochs=3"), tmp_path) is None
