@@ -14,7 +14,8 @@ decides whether a way is honest: it must stay at or above 0.99). The ways:
   runs);
 - ``onnx_fp32`` / ``onnx_int8``: the model exported to ONNX and run by ONNX Runtime with all
   graph optimisations, the latter with ONNX Runtime's dynamic int8 quantisation (per channel).
-  These need ``pip install -e '.[bench]'`` (onnx, onnxruntime) and are skipped without them.
+  ``onnx_fp32`` is what ``text.runtime=onnxruntime`` runs. They need ``pip install -e
+  '.[onnx]'`` and are skipped without it.
 """
 
 from __future__ import annotations

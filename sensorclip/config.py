@@ -226,6 +226,7 @@ class CaptionConfig(Schema):
 
 TEXT_POOLINGS = ("mean", "cls", "clip", "siglip")
 TEXT_PRECISIONS = ("auto", "fp32", "bf16", "int8")
+TEXT_RUNTIMES = ("torch", "onnxruntime")
 
 
 @dataclass
@@ -245,6 +246,19 @@ class TextEncoderConfig(Schema):
     allow_download: bool = knob(True, Flag())
     # auto: bf16 where native, else fp32 | int8: dynamic int8 linear layers (CPU)
     precision: str = knob("auto", OneOf(TEXT_PRECISIONS))
+    # what runs the forward pass: onnxruntime is an fp32 option for the CPU (pip extra onnx)
+    runtime: str = knob("torch", OneOf(TEXT_RUNTIMES))
+
+    def relate(self):
+        if self.runtime != "onnxruntime":
+            return
+        if self.precision in ("bf16", "int8"):
+            raise SensorClipError(f"text.runtime=onnxruntime computes in fp32, not "
+                                  f"text.precision={self.precision}; use text.precision=fp32 "
+                                  "or text.runtime=torch")
+        if self.pooling not in ("mean", "cls"):
+            raise SensorClipError(f"text.runtime=onnxruntime runs encoders pooled by mean or "
+                                  f"cls, not text.pooling={self.pooling}; use text.runtime=torch")
 
 
 @dataclass

