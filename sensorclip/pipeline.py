@@ -171,7 +171,8 @@ def _log_file(path: Path) -> Path:
 
 
 def stage_events(log_path: Path, data: DataConfig, home: Home, cache: Cache):
-    spec = {"version": STAGE_VERSIONS["events"], "log": file_digest(log_path),
+    log_sha256, log_git_blob = known_logs.fingerprint(log_path)      # one read for both
+    spec = {"version": STAGE_VERSIONS["events"], "log": log_sha256,
             "layout": file_digest(home.source), "format": data.format, "strict": data.strict,
             "unknown_sensors": data.unknown_sensors}
 
@@ -185,7 +186,7 @@ def stage_events(log_path: Path, data: DataConfig, home: Home, cache: Cache):
                  activity_names=np.array(events.activity_names),
                  numeric_time_us=events.numeric.time.astype(np.int64),
                  numeric_sensor=events.numeric.sensor, numeric_value=events.numeric.value)
-        return {**events.report.as_dict(), **known_logs.recognise(log_path)}
+        return {**events.report.as_dict(), **known_logs.recognised(log_sha256, log_git_blob)}
 
     return cache.get_or_build("events", spec, build)
 

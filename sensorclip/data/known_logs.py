@@ -73,7 +73,11 @@ def fingerprint(path: str | Path) -> tuple[str, str]:
 
 def recognise(path: str | Path) -> dict[str, str | None]:
     """The file's fingerprints (one read) and, when it is a known public copy, which one."""
-    sha256, git_blob = fingerprint(path)
+    return recognised(*fingerprint(path))
+
+
+def recognised(sha256: str, git_blob: str) -> dict[str, str | None]:
+    """The fingerprints and, when they are a known public copy's, which one."""
     known = next((c for c in KNOWN_COPIES
                   if c.git_blob == git_blob or (c.sha256 and c.sha256 == sha256)), None)
     return {"log_sha256": sha256, "log_git_blob": git_blob,
