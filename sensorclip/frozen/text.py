@@ -161,15 +161,13 @@ class TextEncoder:
         lengths = np.array([len(ids) for ids in tokens["input_ids"]])
         batches = length_batches(lengths, self.config.batch_size)
         self.padding_overhead = padding_overhead(lengths, batches) if len(texts) else 0.0
-        def padded(picked: np.ndarray):
-            return self.tokenizer.pad({k: [v[i] for i in picked] for k, v in tokens.items()},
-                                      return_tensors="pt")
-
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         with torch.inference_mode():
             for picked in tqdm(batches, desc=f"text [{self.config.name}]", unit="batch",
                                disable=not progress or len(batches) < 2):
-                out[picked] = self._embed(padded(picked)).cpu().numpy()
+                batch = self.tokenizer.pad({k: [v[i] for i in picked] for k, v in tokens.items()},
+                                           return_tensors="pt")
+                out[picked] = self._embed(batch).cpu().numpy()
         return out
 
     def _onnx_runtime(self, sample: dict[str, torch.Tensor]) -> OnnxHiddenStates:

@@ -23,8 +23,6 @@ from pathlib import Path
 
 import torch
 
-ONNX_POOLINGS = ("mean", "cls")     # the poolings that need only the last hidden states
-
 
 def onnxruntime_missing() -> str | None:
     """Why ONNX Runtime cannot run here (a package missing), or None when it can."""
