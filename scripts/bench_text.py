@@ -40,10 +40,10 @@ from sensorclip.frozen.text import (
     TextEncoder,
     int8_linear_layers,
     length_batches,
+    mean_pooled,
     padding_overhead,
 )
-
-INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+from sensorclip.frozen.text_onnx import export_hidden_states
 
 
 def milan_captions(lines: int = 43_000) -> list[str]:
@@ -54,30 +54,11 @@ def milan_captions(lines: int = 43_000) -> list[str]:
         return windowed_data(attach_layout(read_casas(log, home=home), home), home).captions.texts
 
 
-def mean_pooled(hidden: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
-    """MiniLM's pooling, as ``TextEncoder._embed`` does it: masked mean, unit length, fp32."""
-    mask = mask.unsqueeze(-1).float()
-    vectors = (hidden.float() * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-    return torch.nn.functional.normalize(vectors, dim=-1).numpy()
-
-
 def torch_way(model: torch.nn.Module, autocast: bool = False):
     def embed(batch: dict) -> np.ndarray:
         with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=autocast):
-            return mean_pooled(model(**batch).last_hidden_state, batch["attention_mask"])
+            return mean_pooled(model(**batch).last_hidden_state, batch["attention_mask"]).numpy()
     return embed
-
-
-class HiddenStates(torch.nn.Module):
-    """The model with positional inputs and one output, as the ONNX exporter wants it."""
-
-    def __init__(self, model: torch.nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids, attention_mask, token_type_ids):
-        return self.model(input_ids=input_ids, attention_mask=attention_mask,
-                          token_type_ids=token_type_ids).last_hidden_state
 
 
 def onnx_ways(model: torch.nn.Module, sample: dict, folder: Path, threads: int) -> dict:
@@ -89,9 +70,7 @@ def onnx_ways(model: torch.nn.Module, sample: dict, folder: Path, threads: int) 
         print("onnx / onnxruntime not installed: ONNX Runtime ways skipped")
         return {}
     fp32, int8 = folder / "model.onnx", folder / "model_int8.onnx"
-    torch.onnx.export(HiddenStates(model), tuple(sample[k] for k in INPUTS), str(fp32),
-                      input_names=list(INPUTS), output_names=["hidden"], dynamo=False,
-                      dynamic_axes={k: {0: "batch", 1: "tokens"} for k in (*INPUTS, "hidden")})
+    names = export_hidden_states(model, dict(sample), fp32)        # what text.runtime exports
     quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
@@ -102,9 +81,9 @@ def onnx_ways(model: torch.nn.Module, sample: dict, folder: Path, threads: int) 
                                                providers=["CPUExecutionProvider"])
 
         def embed(batch: dict) -> np.ndarray:
-            feed = {k: batch[k].numpy() for k in INPUTS}
+            feed = {k: batch[k].numpy() for k in names}
             hidden = torch.from_numpy(session.run(None, feed)[0])
-            return mean_pooled(hidden, batch["attention_mask"])
+            return mean_pooled(hidden, batch["attention_mask"]).numpy()
         return embed
     return {"onnx_fp32": way(fp32), "onnx_int8": way(int8)}
 
@@ -135,8 +114,7 @@ def main() -> None:
                                                dtype=torch.qint8)),
             "int8_per_channel": torch_way(int8_linear_layers(copy.deepcopy(fp32), "cpu"))}
     with tempfile.TemporaryDirectory() as tmp:
-        # a copy: exporting leaves the exported model computing differently afterwards
-        ways.update(onnx_ways(copy.deepcopy(fp32), batches[0][1], Path(tmp), args.threads))
+        ways.update(onnx_ways(fp32, batches[0][1], Path(tmp), args.threads))  # exports a copy
         vectors = {name: np.empty((len(sample), encoder.dim), np.float32) for name in ways}
         rates: dict[str, list[float]] = {name: [] for name in ways}
         for repeat in range(args.repeats + 1):                 # the first round warms up

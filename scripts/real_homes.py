@@ -32,11 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import results  # noqa: E402  (the single-home study machinery)
 import transfer_study  # noqa: E402  (the transfer table)
 
-from sensorclip.config import DataConfig, EvalConfig, typed  # noqa: E402
+from sensorclip.config import DataConfig, typed  # noqa: E402
 from sensorclip.entrypoint import run_cleanly  # noqa: E402
 from sensorclip.errors import SensorClipError  # noqa: E402
-from sensorclip.evaluate import evaluate_checkpoint  # noqa: E402
-from sensorclip.files import read_json  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_ROOT = REPO / "data" / "real"
@@ -98,14 +96,8 @@ def transfer(logs: dict[str, Path], root: Path, report_only: bool) -> dict:
         model, size = name.split("/")
         for home, path in logs.items():
             data = target_data(home, path)
-            done = run / "transfer" / data.name / "metrics.json"
-            if done.is_file():
-                out[(home, model, int(size[1:]))] = read_json(done, dict, "transfer metrics")
-            elif not report_only:
-                checkpoint = read_json(run / "metrics.json", {"checkpoint": str},
-                                       "run's metrics")["checkpoint"]
-                out[(home, model, int(size[1:]))] = evaluate_checkpoint(
-                    checkpoint, eval_config=EvalConfig(), data=data)
+            if not report_only or (run / "transfer" / data.name / "metrics.json").is_file():
+                out[(home, model, int(size[1:]))] = transfer_study.evaluated(run, data)
     return out
 
 

@@ -28,6 +28,7 @@ from hydra import compose, initialize_config_dir
 import sensorclip  # noqa: F401  (registers the config schemas)
 from sensorclip.config import DataConfig, EvalConfig
 from sensorclip.evaluate import evaluate_checkpoint
+from sensorclip.files import read_json
 from sensorclip.multihome import home_configs
 from sensorclip.train import train
 
@@ -62,12 +63,17 @@ def pretrain(model: str, size: int, root: Path, extra: list[str]) -> Path:
 
 
 def evaluate_on(run: Path, target: str, days: int = TARGET_DAYS) -> dict:
-    data = target_config(target, days)
+    return evaluated(run, target_config(target, days))
+
+
+def evaluated(run: Path, data: DataConfig) -> dict:
+    """Pretraining run ``run`` evaluated on the home ``data`` (its metrics are written under
+    ``run/transfer/<home>/`` and read from there when they exist)."""
     done = run / "transfer" / data.name / "metrics.json"
     if done.is_file():
-        return json.loads(done.read_text())
-    checkpoint = json.loads((run / "metrics.json").read_text())["checkpoint"]
-    return evaluate_checkpoint(checkpoint, eval_config=EvalConfig(), data=data)
+        return read_json(done, dict, "transfer metrics")
+    checkpoint = read_json(run / "metrics.json", {"checkpoint": str}, "run's metrics")
+    return evaluate_checkpoint(checkpoint["checkpoint"], eval_config=EvalConfig(), data=data)
 
 
 def finished(run: Path, target: str) -> dict | None:

@@ -123,6 +123,11 @@ PATH = Text("a path")
 DEVICE = Text("auto, cpu, cuda, cuda:N or mps", example="auto")
 
 
+def generated_home_name(seed: int, residents: int = 1) -> str:
+    """``generated_007``; ``generated2_007`` for the same home with a second resident."""
+    return f"generated{'' if residents == 1 else residents}_{seed:03d}"
+
+
 @dataclass
 class DataConfig(Schema):
     """Where the event log comes from. The defaults are the embedded demo home."""
@@ -157,7 +162,7 @@ class DataConfig(Schema):
         if self.source == "multi":
             return "multi:" + ",".join(map(str, self.homes))
         if self.source == "generate":
-            return f"generated{'' if self.residents == 1 else self.residents}_{self.seed:03d}"
+            return generated_home_name(self.seed, self.residents)
         return str(self.layout)
 
 

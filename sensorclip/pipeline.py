@@ -202,7 +202,7 @@ def stage_windows(events_entry: Path, windows: WindowConfig, split: SplitConfig,
         guard("the windows", windows_bytes(len(times), span_seconds(times), windows.kind,
                                            windows.size, windows.stride, windows.max_events),
               "raise windows.size or lower windows.overlap")
-        labelled = label_windows(ev["time_us"], ev["activity"], ev["activity_names"].tolist(),
+        labelled = label_windows(times, ev["activity"], ev["activity_names"].tolist(),
                                  home, windows, split)
         result = labelled.windows
         save_npz(tmp / "windows.npz", **vars(result), days=labelled.days.astype(str),
@@ -237,23 +237,17 @@ def stage_captions(events_entry: Path, windows_entry: Path, config: CaptionConfi
 
 def stage_text(captions_entry: Path, text_config: TextEncoderConfig, cache: Cache):
     texts = load_npz(captions_entry / "captions.npz")["texts"]
+    source, _, identity = text_encoder_identity(text_config)
     spec = {"version": STAGE_VERSIONS["text"], "texts": texts_digest(texts.tolist()),
-            "encoder": text_encoder_identity(text_config)[2]}
+            "encoder": identity}
 
     def build(tmp: Path):
-        loaded: list[TextEncoder] = []
-
-        def encode(missing: list[str]) -> np.ndarray:
-            loaded.append(TextEncoder(text_config))
-            return loaded[0].encode(missing)
-
         store = CaptionStore(cache.root, spec["encoder"])
-        vectors, from_store = store.embed(texts.tolist(), encode)
+        vectors, from_store = store.embed(
+            texts.tolist(), lambda missing: TextEncoder(text_config).encode(missing))
         save_npz(tmp / "text.npz", embeddings=vectors, texts_digest=np.array(spec["texts"]))
         return {"captions": len(texts), "from_store": from_store, "dim": int(vectors.shape[1]),
-                "model": text_config.model_id,
-                "source": str(loaded[0].source if loaded else text_encoder_identity(
-                    text_config)[0])}
+                "model": text_config.model_id, "source": str(source)}
 
     return cache.get_or_build("text", spec, build)
 

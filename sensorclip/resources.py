@@ -63,16 +63,15 @@ def window_count(n_events: int, span_s: float, kind: str, size: float, stride: f
 
 
 def windows_bytes(n_events: int, span_s: float, kind: str, size: float, stride: float,
-                  max_events: int, per_window: int = 1) -> float:
-    """Windows with their events (the majority labels walk every event of every window) and,
-    when captioned, ``per_window`` captions each."""
+                  max_events: int) -> float:
+    """Windows with their events (the majority labels walk every event of every window)."""
     count = window_count(n_events, span_s, kind, size, stride)
     if kind == "length":
         events = size
     else:
         rate = n_events / span_s if span_s > 0 else float(n_events)
         events = min(max_events, max(1.0, rate * size))
-    return count * (WINDOW_BYTES + 16 * events + CAPTION_BYTES * per_window)
+    return count * (WINDOW_BYTES + 16 * events)
 
 
 def images_bytes(n_pairs: int, image_size: int, supersample: int) -> float:

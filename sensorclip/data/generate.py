@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from sensorclip.config import generated_home_name
 from sensorclip.data.vocabulary import COMMON_ACTIVITIES
 
 GENERATOR_VERSION = 1
@@ -104,19 +105,16 @@ def generate_home(seed: int, residents: int = 1) -> tuple[dict[str, Any], dict[s
     model = _activity_model(seed, rooms, sensors, profile, rng)
     labels = {label: _coarse(label, profile) for label in _labels_of(model)}
     common = {label: COARSE_TO_COMMON[coarse] for label, coarse in labels.items()}
+    name = generated_home_name(seed, residents)
     if residents == 2:
         model["residents"] = 2
-        model["name"] = home_name(seed, residents)
-    layout = {"name": home_name(seed, residents), "size": [math.ceil(size[0]), math.ceil(size[1])],
+        model["name"] = name
+    layout = {"name": name, "size": [math.ceil(size[0]), math.ceil(size[1])],
               "rooms": {r.name: [round(v, 1) for v in r.box] for r in rooms},
               "sensors": sensors, "labels": labels, "common": common,
               "descriptions": {coarse: list(COMMON_ACTIVITIES[COARSE_TO_COMMON[coarse]])
                                for coarse in sorted(set(labels.values()))}}
     return layout, model
-
-
-def home_name(seed: int, residents: int = 1) -> str:
-    return f"generated{'' if residents == 1 else residents}_{seed:03d}"
 
 
 def write_generated(seed: int, directory: str | Path, residents: int = 1) -> tuple[Path, Path]:
@@ -467,7 +465,7 @@ def main() -> None:
     parser.add_argument("--residents", type=int, choices=(1, 2), default=1)
     args = parser.parse_args()
     for seed in args.seeds:
-        layout_path, _ = write_generated(seed, args.out / home_name(seed, args.residents),
+        layout_path, _ = write_generated(seed, args.out / generated_home_name(seed, args.residents),
                                          args.residents)
         layout = yaml.safe_load(layout_path.read_text())
         kinds = [s["type"] for s in layout["sensors"].values()]
