@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: install test test-fast lint demo prepare images embeddings train evaluate sweep report \
+.PHONY: install test test-properties test-fast lint demo prepare images embeddings train evaluate sweep report \
 	compare bench results clean search annotate finetune finetune-curve embed calibrate difficulty \
 	sentences transfer-study real-homes
 
@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml
 
 test: lint                    ## the linter, then the whole offline test suite (what CI runs)
 	$(BIN)/python -m pytest $(ARGS)
+
+test-properties: install      ## the property tests at random with 1,000 examples each (pin failures with @example)
+	HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -m property $(ARGS)
 
 test-fast: install            ## the suite without the slow (subprocess, end-to-end) tests
 	$(BIN)/python -m pytest -m "not slow" $(ARGS)

@@ -24,7 +24,7 @@ from typing import Any
 import hydra
 import numpy as np
 import yaml
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 from rich.table import Table
 
 from sensorclip.config import DataConfig, checked, stage_configs, typed
@@ -83,10 +83,27 @@ def prototypes(log: EmbeddedLog, labels: str | None, examples: str | None,
     return list(described), project_descriptions(log.model, encoder, list(described.values()))
 
 
+def own_split(cfg: DictConfig) -> bool:
+    """Neither ``data.raw_path`` nor ``data.layout`` given: label the run's own test split."""
+    data = cfg.get("data")
+    return data is None or (data.get("raw_path") is None and data.get("layout") is None)
+
+
+def without_own_split_data(cfg: DictConfig) -> DictConfig:
+    """``cfg`` with the ``data`` group dropped when it only stands for the run's own split (the
+    ``data: log`` default, with no log), so that the checks see what the run will read."""
+    if not own_split(cfg) or cfg.get("data") is None:
+        return cfg
+    trimmed = cfg.copy()
+    with open_dict(trimmed):
+        trimmed.data = None
+    return trimmed
+
+
 def annotate(cfg: DictConfig) -> dict[str, Any]:
     """Label ``data.raw_path`` (a log of ``data.layout``), or with neither given the run's own
     test split, as ``search`` does."""
-    own = cfg.data.get("raw_path") is None and cfg.data.get("layout") is None
+    own = own_split(cfg)
     data = None if own else typed(DataConfig, cfg.data)
     if own and cfg.examples:
         raise SensorClipError("examples=LOG needs the log to label too: pass data.raw_path=LOG "
@@ -152,7 +169,7 @@ def show(summary: dict[str, Any], segments, names, out: Path) -> None:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="annotate")
 def main(cfg: DictConfig) -> None:
-    run_cleanly(lambda: annotate(checked(cfg)))
+    run_cleanly(lambda: annotate(checked(without_own_split_data(cfg))))
 
 
 if __name__ == "__main__":

@@ -128,15 +128,26 @@ def generated_home_name(seed: int, residents: int = 1) -> str:
     return f"generated{'' if residents == 1 else residents}_{seed:03d}"
 
 
+CASAS_DATASETS = "https://casas.wsu.edu/datasets/"
+
+
+def missing_log_message(name: str) -> str:
+    """Why a real-log preset needs ``data.raw_path``, and where such logs are published."""
+    return (f"data.raw_path=null: data={name} reads a real log; pass data.raw_path=PATH to your "
+            f"copy. CASAS logs are not redistributable; the official archives are at "
+            f"{CASAS_DATASETS} (a .zip, or its 'data' file, or a gzipped copy, is read as it "
+            "is; docs/real-homes.md lists known public copies)")
+
+
 @dataclass
 class DataConfig(Schema):
     """Where the event log comes from. The defaults are the embedded demo home."""
 
     GROUP: ClassVar[str] = "data"
     name: str = knob("demo", Text())
-    layout: str | None = knob("demo", Text(
+    layout: str | None = knob("demo", Optional(Text(
         "a shipped layout (demo, milan, aruba, ...) or a path to a YAML/JSON layout",
-        example="demo"))
+        example="demo"), "generated and multi homes bring their own"))
     source: str = knob("simulate", one_of("simulate", "file", "generate", "multi"))
     # source=generate: home data.seed of sensorclip.data.generate (layout and resident)
     raw_path: str | None = knob(None, Optional(PATH, "no file: a simulated home"))
@@ -155,6 +166,31 @@ class DataConfig(Schema):
     def normalise(self):
         if self.source == "generate" and self.name == "generated":
             self.name = self.home_key          # each generated home has its own name
+
+    def relate(self):
+        """What each source needs besides its own fields, refused before any stage runs."""
+        if self.source in ("simulate", "file") and self.layout is None:
+            raise SensorClipError(
+                f"data.layout=null: data.source={self.source} needs the home's layout; pass "
+                "data.layout=NAME (a shipped layout: demo, milan, aruba, ...) or "
+                "data.layout=PATH (a YAML/JSON layout)")
+        if self.source == "simulate" and self.activity_model is None:
+            raise SensorClipError(
+                "data.activity_model=null: a simulated home needs an activity model; pass "
+                "data.activity_model=NAME|PATH (for example data.activity_model=demo), or read "
+                "a real log with data.source=file data.raw_path=LOG")
+        if self.source in ("simulate", "generate") and self.raw_path is not None:
+            raise SensorClipError(
+                f"data.raw_path={self.raw_path} is never read: data={self.name} simulates its "
+                f"log (data.source={self.source}); to read a log pass data=log "
+                "data.layout=NAME|PATH data.raw_path=LOG, or data=milan (aruba, ...) "
+                "data.raw_path=LOG")
+        if self.source == "file" and self.raw_path is None:
+            raise SensorClipError(missing_log_message(self.name))
+        if self.source == "multi" and not self.homes:
+            raise SensorClipError("data.homes=[] names no home: data.source=multi needs its "
+                                  "homes, for example data.homes=[generated:0-15,milan_sim] "
+                                  "(data options, generated:N or generated:A-B, or mappings)")
 
     @property
     def home_key(self) -> str:
@@ -475,7 +511,7 @@ ROOT_DOMAINS: dict[str, Domain] = {
     "window": Optional(Integer(low=0), "search by query"),
     "top_k": COUNT,
     "out": Text("FILE.npz or FILE.parquet", example="embeddings.npz"),
-    "split": one_of("test", "val", "train"),
+    "subset": one_of("test", "val", "train"),
     "progress_bar": Flag(),
 }
 NOT_CHECKED_HERE = ("paths", "hydra", "trainer", "logger", "callbacks", "experiment",

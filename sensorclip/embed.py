@@ -19,7 +19,7 @@ from sensorclip.entrypoint import console, run_cleanly
 
 
 def export(cfg: DictConfig) -> None:
-    log = embed_log(cfg.ckpt_path, cfg.get("data"), cfg.cache_dir, cfg.split)
+    log = embed_log(cfg.ckpt_path, cfg.get("data"), cfg.cache_dir, cfg.subset)
     out = write_embeddings(log, cfg.out)
     console().print(f"wrote {len(log.window_ids)} x {log.embeddings.shape[1]} embeddings "
                     f"({log.source}) to {out}")

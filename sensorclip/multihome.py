@@ -54,9 +54,6 @@ GENERATED = re.compile(r"^generated(2?)[:_](\d+)(?:-(\d+))?$")
 
 def home_configs(data: DataConfig) -> list[DataConfig]:
     """The homes ``data.homes`` names, each as its own data config."""
-    if not data.homes:
-        raise SensorClipError("data=multi needs its homes: data.homes=[generated:0-15,milan_sim]"
-                              " (data options, generated:N or generated:A-B, or mappings)")
     homes = []
     for entry in data.homes:
         homes += _entry_configs(entry, data)

@@ -126,18 +126,9 @@ def home_name(data: DataConfig) -> str:
 SIMULATED_DAY_BYTES = 10_000 * 400
 
 
-CASAS_DATASETS = "https://casas.wsu.edu/datasets/"
-
-
 def stage_log(data: DataConfig, home: Home, cache: Cache) -> tuple[Path, Path | None, bool]:
     """(log file, cache entry or None, built_now): a simulated log or the user's own file."""
     if data.source == "file":
-        if not data.raw_path:
-            raise SensorClipError(
-                f"data={data.name} reads a real log: pass data.raw_path=PATH to your copy. CASAS "
-                f"logs are not redistributable; the official archives are at {CASAS_DATASETS} "
-                "(a .zip, or its 'data' file, or a gzipped copy, is read as it is; "
-                "docs/real-homes.md lists known public copies)")
         return _log_file(Path(data.raw_path).expanduser()), None, False
     model = load_activity_model(data.activity_model)
     spec = {"version": STAGE_VERSIONS["simulate"], "layout": file_digest(home.source),

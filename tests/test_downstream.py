@@ -183,14 +183,9 @@ def test_finetune_beats_the_majority_and_writes_the_curve(trained_run, tmp_path)
 
 
 @pytest.mark.slow
-def test_search_cli_prints_and_writes_results(trained_run, tmp_path):
+def test_search_and_annotate_cli_refuse_in_one_line(trained_run, tmp_path):
+    """The working commands are tests/test_readme_commands.py's."""
     run, _ = trained_run
-    result = run_module("sensorclip.search", f"ckpt_path={run}", "query=someone in the kitchen",
-                        "top_k=3", f"paths.log_dir={tmp_path}")
-    assert result.returncode == 0, result.stderr[-2000:]
-    (results,) = tmp_path.glob("search/*/results.json")
-    found = json.loads(results.read_text())
-    assert [r["rank"] for r in found] == [1, 2, 3] and found[0]["score"] >= found[1]["score"]
     assert_clean_failure(run_module("sensorclip.search", f"ckpt_path={run}", "query=  ",
                                     f"paths.log_dir={tmp_path}"), "query=", "is outside its domain")
     assert_clean_failure(run_module("sensorclip.search", f"ckpt_path={tmp_path / 'x.ckpt'}",
@@ -198,7 +193,7 @@ def test_search_cli_prints_and_writes_results(trained_run, tmp_path):
     assert_clean_failure(run_module("sensorclip.annotate", f"ckpt_path={run}",
                                     f"data.raw_path={tmp_path / 'log.txt'}",
                                     f"paths.log_dir={tmp_path}"),
-                         "data.layout=null is outside its domain", "a shipped layout")
+                         "data.layout=null", "needs the home's layout", "a shipped layout")
 
 
 def test_a_log_of_another_home_needs_its_layout(tmp_path):

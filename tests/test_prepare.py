@@ -36,16 +36,6 @@ def test_prepare_builds_then_reuses_and_invalidates(tmp_path, tiny_bert):
 
 
 @pytest.mark.slow
-def test_cli_prints_the_summary(tmp_path, tiny_bert):
-    result = run_module("sensorclip.prepare", "data.days=3", f"text.path={tiny_bert}",
-                        "text.package=null", f"paths.cache_dir={tmp_path / 'cache'}",
-                        f"paths.log_dir={tmp_path / 'logs'}", timeout=300)
-    assert result.returncode == 0, result.stderr
-    for fact in ("events", "days", "windows", "unique captions", "text embeddings", "Sleep"):
-        assert fact in result.stdout
-
-
-@pytest.mark.slow
 @pytest.mark.skipif(not MILAN_EXCERPT.exists(), reason="shared/casas/milan excerpt not present")
 def test_cli_on_the_real_milan_excerpt(tmp_path, tiny_bert):
     result = run_module("sensorclip.prepare", "data=milan", f"data.raw_path={MILAN_EXCERPT}",

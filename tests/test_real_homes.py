@@ -13,11 +13,11 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from helpers import CONF
-from sensorclip.config import stage_configs
+from sensorclip.config import CASAS_DATASETS, stage_configs
 from sensorclip.data import known_logs
 from sensorclip.data.homes import load_home
 from sensorclip.errors import SensorClipError
-from sensorclip.pipeline import CASAS_DATASETS, prepare
+from sensorclip.pipeline import prepare
 
 REAL_PRESETS = ("milan", "aruba", "cairo", "kyoto", "tulum", "adlnormal")
 
