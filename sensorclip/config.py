@@ -133,10 +133,14 @@ CASAS_DATASETS = "https://casas.wsu.edu/datasets/"
 
 def missing_log_message(name: str) -> str:
     """Why a real-log preset needs ``data.raw_path``, and where such logs are published."""
+    from sensorclip.data.known_logs import public_copies
+    copies = public_copies(name)
     return (f"data.raw_path=null: data={name} reads a real log; pass data.raw_path=PATH to your "
             f"copy. CASAS logs are not redistributable; the official archives are at "
-            f"{CASAS_DATASETS} (a .zip, or its 'data' file, or a gzipped copy, is read as it "
-            "is; docs/real-homes.md lists known public copies)")
+            f"{CASAS_DATASETS} (a .zip, or its 'data' file, a gzipped copy, or a folder of "
+            "session files, is read as it is)"
+            + (f"; a public copy: {copies[0]}" if copies else "")
+            + "; docs/real-homes.md lists known public copies")
 
 
 @dataclass
@@ -151,8 +155,10 @@ class DataConfig(Schema):
     source: str = knob("simulate", one_of("simulate", "file", "generate", "multi"))
     # source=generate: home data.seed of sensorclip.data.generate (layout and resident)
     raw_path: str | None = knob(None, Optional(PATH, "no file: a simulated home"))
-    format: str = knob("auto", one_of("auto", "a", "b", "c"))
+    format: str = knob("auto", one_of("auto", "a", "b", "c", "pairs", "ids"))
     strict: bool = knob(True, Flag())       # false: skip malformed lines, report their count
+    # drop: keep the first of events repeated exactly (a log that holds its content twice)
+    duplicates: str = knob("keep", one_of("keep", "drop"))
     unknown_sensors: str = knob("error", one_of("error", "drop"))   # drop: drop and count them
     activity_model: str | None = knob("demo", Optional(Text(), "none: a real log"))
     days: int = knob(28, COUNT)             # simulate: days of log

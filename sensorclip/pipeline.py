@@ -59,7 +59,7 @@ from sensorclip.resources import (
 )
 
 # Bump a stage's version when its algorithm changes: the new key retires every old entry.
-STAGE_VERSIONS = {"simulate": 2, "events": 2, "windows": 1, "captions": 2, "text": 1,
+STAGE_VERSIONS = {"simulate": 2, "events": 3, "windows": 1, "captions": 2, "text": 1,
                   "images": 1, "vision": 1, "sentences": 1}
 STAGES = ("data", "text", "images", "vision")
 
@@ -151,8 +151,11 @@ def stage_log(data: DataConfig, home: Home, cache: Cache) -> tuple[Path, Path | 
 def _log_file(path: Path) -> Path:
     """The user's log, refused early when it is not a regular file (a pipe would block)."""
     if path.is_dir():
-        raise SensorClipError(f"data.raw_path={path} is a directory; point it at the log file "
-                              "in it (a CASAS data set's 'data' file)")
+        if not any(p.is_file() for p in path.glob("*.txt")):
+            raise SensorClipError(f"data.raw_path={path} is a directory with no *.txt session "
+                                  "file; point it at the log file in it (a CASAS data set's "
+                                  "'data' file) or at a folder of session files")
+        return path
     if path.exists() and not path.is_file():
         raise SensorClipError(f"data.raw_path={path} is not a regular file (a pipe or a device); "
                               "point it at the log file")
@@ -165,13 +168,16 @@ def stage_events(log_path: Path, data: DataConfig, home: Home, cache: Cache):
     log_sha256, log_git_blob = known_logs.fingerprint(log_path)      # one read for both
     spec = {"version": STAGE_VERSIONS["events"], "log": log_sha256,
             "layout": file_digest(home.source), "format": data.format, "strict": data.strict,
-            "unknown_sensors": data.unknown_sensors}
+            "unknown_sensors": data.unknown_sensors, "duplicates": data.duplicates}
 
     def build(tmp: Path):
-        events = casas.read_casas(log_path, fmt=data.format, strict=data.strict, home=home)
-        events = casas.attach_layout(events, home, on_unknown=data.unknown_sensors)
+        events = casas.read_casas(log_path, fmt=data.format, strict=data.strict, home=home,
+                                  duplicates=data.duplicates)
+        events = casas.attach_layout(events, home, on_unknown=data.unknown_sensors,
+                                     odd_states="keep" if data.strict else "drop")
         save_npz(tmp / "events.npz", time_us=events.time.astype(np.int64), sensor=events.sensor,
                  state=events.state, activity=events.activity, line=events.line,
+                 resident=events.resident, activity2=events.activity2,
                  sensor_names=np.array(events.sensor_names),
                  state_names=np.array(events.state_names),
                  activity_names=np.array(events.activity_names),

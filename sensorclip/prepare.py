@@ -90,9 +90,10 @@ def print_summary(prep: Prepared, seconds: float) -> None:
         facts.add_row("unique captions", f"{info['unique_captions']:,} "
                                          f"({info['captions_per_window']} per window)")
         problems = {k: report[k] for k in ("skipped", "out_of_order", "duplicate_events",
-                                           "time_jumps", "unclosed_spans", "unmatched_ends",
-                                           "dropped_unknown_sensors")
-                    if report[k]}
+                                           "dropped_duplicates", "time_jumps", "unclosed_spans",
+                                           "unmatched_ends", "dropped_unknown_sensors",
+                                           "dropped_odd_states", "unnamed_ids")
+                    if report.get(k)}
         if report["time_jumps"]:
             problems["largest_gap_days"] = report["largest_gap_days"]
         if problems:

@@ -1,10 +1,20 @@
 """CASAS event logs -> columnar arrays.
 
-Three public line formats, auto-detected or forced with ``fmt``:
+Five public line formats, auto-detected or forced with ``fmt``:
 
-    a: date time sensor state [activity begin|end]     (Milan, Aruba, Cairo)
-    b: date time sensor state activity                 (one label per line)
-    c: date time location sensor state activity        (six fields, HH homes)
+    a:     date time sensor state [activity begin|end]  (Milan, Aruba, Cairo; R1_Sleep begin)
+    b:     date time sensor state activity              (one label per line)
+    c:     date time location sensor state activity     (six fields, HH homes)
+    pairs: date time sensor state R T [R T]             (ADL multi-resident: resident and task
+                                                         ids, two pairs when both residents'
+                                                         tasks caused the event)
+    ids:   date time sensor state T [T ...]             (ADL interweave: the tasks an event
+                                                         belongs to)
+
+Every event keeps a resident column (0 where the log does not say: format a reads it from a
+``R1_``/``R2_`` prefix of the label, format pairs from the first pair) and a second activity
+(0 for none): the other task of a two-task event, or in format a the span open beside the one
+that labels the event, so that two residents' overlapping activities are both kept.
 
 Fields may be separated by tabs or spaces, seconds may carry a fraction, activity names may
 contain spaces (Cairo's "R1 wake") or stray ones (Milan's " Chores"), which are collapsed.
@@ -19,10 +29,12 @@ Begin/end spans (format a) follow one documented rule, applied after sorting:
 - an ``X end`` with no open X is ignored and counted;
 - a span still open at the end of the log closes at the last event and is counted as unclosed.
 
-The file may be gzipped (read as it is) and start with a byte-order mark. What looks like a
-mistake in the log but still parses is counted in the report, not refused: lines out of order,
-duplicated events (a log concatenated with itself) and jumps of more than a day between
-consecutive events (a part of the log shifted in time).
+The file may be gzipped (read as it is) and start with a byte-order mark; a folder is read as
+its ``*.txt`` session files in natural order (P1, P2, ..., P10), each one's lines kept apart
+even where a file does not end with a line break. What looks like a mistake in the log but
+still parses is counted in the report, not refused: lines out of order, duplicated events (a
+log concatenated with itself; ``duplicates="drop"`` keeps the first of each) and jumps of more
+than a day between consecutive events (a part of the log shifted in time).
 
 Numeric sensors (temperature and other analog channels) never enter the token stream: their
 readings go to a separate ``NumericReadings`` table. A sensor is numeric when its layout type says
@@ -35,6 +47,7 @@ import codecs
 import gzip
 import io
 import re
+import warnings
 import zipfile
 import zlib
 from collections import Counter
@@ -45,10 +58,10 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from sensorclip.data.homes import NO_ACTIVITY, Home
-from sensorclip.data.states import CANONICAL
+from sensorclip.data.states import CANONICAL, normalise_state, states_of_type
 from sensorclip.errors import LogFormatError, UnknownSensorError
 
-FORMATS = ("a", "b", "c")
+FORMATS = ("a", "b", "c", "pairs", "ids")
 MARKERS = ("begin", "end")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME = re.compile(r"^\d{1,2}:\d{2}:\d{2}(\.\d+)?$")
@@ -67,20 +80,28 @@ class ParseReport:
     skipped: Counter = field(default_factory=Counter)
     out_of_order: int = 0
     duplicate_events: int = 0       # identical to an earlier line: time, sensor, state, label
+    dropped_duplicates: int = 0     # of those, dropped (duplicates="drop")
+    unnamed_ids: list = field(default_factory=list)   # task ids the layout gives no name
+    files: int = 1                  # session files read (a folder)
     time_jumps: int = 0             # pauses of more than a day between consecutive events
     largest_gap_days: float = 0.0
     unclosed_spans: int = 0
     unmatched_ends: int = 0
     dropped_unknown_sensors: Counter = field(default_factory=Counter)
+    dropped_odd_states: Counter = field(default_factory=Counter)     # "D12 OPENV": count
 
     def as_dict(self) -> dict:
         return {"source": self.source, "format": self.format, "lines": self.lines,
                 "events": self.events, "numeric_readings": self.numeric_readings,
                 "skipped": dict(self.skipped), "out_of_order": self.out_of_order,
-                "duplicate_events": self.duplicate_events, "time_jumps": self.time_jumps,
+                "duplicate_events": self.duplicate_events,
+                "dropped_duplicates": self.dropped_duplicates, "files": self.files,
+                "unnamed_ids": list(self.unnamed_ids),
+                "time_jumps": self.time_jumps,
                 "largest_gap_days": self.largest_gap_days,
                 "unclosed_spans": self.unclosed_spans, "unmatched_ends": self.unmatched_ends,
-                "dropped_unknown_sensors": dict(self.dropped_unknown_sensors)}
+                "dropped_unknown_sensors": dict(self.dropped_unknown_sensors),
+                "dropped_odd_states": dict(self.dropped_odd_states)}
 
 
 @dataclass
@@ -104,6 +125,14 @@ class EventLog:
     activity_names: list[str]
     numeric: NumericReadings
     report: ParseReport
+    resident: np.ndarray = None      # int8: who caused the event (1, 2, ...), 0 if not given
+    activity2: np.ndarray = None     # int32: a second activity of the event, 0 for none
+
+    def __post_init__(self):
+        if self.resident is None:
+            self.resident = np.zeros(len(self.time), dtype=np.int8)
+        if self.activity2 is None:
+            self.activity2 = np.zeros(len(self.time), dtype=np.int32)
 
     def __len__(self) -> int:
         return len(self.time)
@@ -118,10 +147,27 @@ class EventLog:
 
 
 def read_casas(path: str | Path, fmt: str = "auto", strict: bool = True,
-               home: Home | None = None) -> EventLog:
-    """Read a CASAS log file; see the module docstring for formats and span rules."""
+               home: Home | None = None, duplicates: str = "keep") -> EventLog:
+    """Read a CASAS log file, or a folder of session files; see the module docstring for
+    formats and span rules."""
     path = Path(path)
-    return parse_lines(_read_lines(path), fmt=fmt, strict=strict, source=str(path), home=home)
+    files = session_files(path) if path.is_dir() else [path]
+    lines = [line for file in files for line in _read_lines(file)]
+    events = parse_lines(lines, fmt=fmt, strict=strict, source=str(path), home=home,
+                         duplicates=duplicates)
+    events.report.files = len(files)
+    return events
+
+
+def session_files(folder: Path) -> list[Path]:
+    """The ``*.txt`` files of a folder of sessions, in natural order (P2 before P10)."""
+    files = sorted((p for p in folder.glob("*.txt") if p.is_file()),
+                   key=lambda p: [int(part) if part.isdigit() else part.lower()
+                                  for part in re.split(r"(\d+)", p.name)])
+    if not files:
+        raise LogFormatError(f"{folder} is a folder with no *.txt session file; point "
+                             "data.raw_path at the log file, or at a folder of session files")
+    return files
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -134,15 +180,21 @@ def _read_lines(path: Path) -> list[str]:
     return _decode(_uncompressed(blob, path), path).splitlines()
 
 
+DUPLICATES = ("keep", "drop")
+
+
 def parse_lines(lines: Sequence[str], fmt: str = "auto", strict: bool = True,
-                source: str = "<lines>", home: Home | None = None) -> EventLog:
+                source: str = "<lines>", home: Home | None = None,
+                duplicates: str = "keep") -> EventLog:
+    if duplicates not in DUPLICATES:
+        raise ValueError(f"duplicates must be one of {DUPLICATES}")
     rows, numbers = _split(lines)
     if not rows:
         raise LogFormatError(f"{source}: no events found (the log is empty); "
                              "point data.raw_path at a CASAS log")
     fmt = detect_format(rows) if fmt == "auto" else fmt
     if fmt not in FORMATS:
-        raise LogFormatError(f"unknown log format {fmt!r}; use auto, a, b or c")
+        raise LogFormatError(f"unknown log format {fmt!r}; use auto, {', '.join(FORMATS)}")
     report = ParseReport(source=source, format=fmt, lines=len(lines))
     del lines                   # memory: a row list per line outweighs the columns (4.3M lines)
     cols = _columns(rows, numbers, fmt, strict, source, report)
@@ -152,21 +204,64 @@ def parse_lines(lines: Sequence[str], fmt: str = "auto", strict: bool = True,
     report.out_of_order = int(np.count_nonzero(np.diff(times) < np.timedelta64(0, "us")))
     cols = _take(cols, order)
     times = times[order]
-    report.duplicate_events = _count_duplicates(times, cols)
+    repeated = _duplicates(times, cols)
+    report.duplicate_events = int(repeated.sum())
+    if duplicates == "drop" and repeated.any():
+        report.dropped_duplicates = report.duplicate_events
+        times, cols = times[~repeated], _take(cols, ~repeated)
     report.time_jumps, report.largest_gap_days = _jumps(times)
     if fmt == "a":
-        activity, names = _labels_from_spans(cols["label"], cols["marker"], report)
+        activity, activity2, names = _labels_from_spans(cols["label"], cols["marker"], report)
+        resident = _residents_of(names)[activity]
     else:
-        activity, names = _encode(cols["label"], first=NO_ACTIVITY)
-    return _assemble(times, cols, activity, names, home, report)
+        both, names = _encode(cols["label"] + cols["label2"], first=NO_ACTIVITY)
+        activity, activity2 = both[:len(times)], both[len(times):]
+        resident = np.asarray(cols["resident"], dtype=np.int8)
+    names, activity, activity2 = _named_by_id(names, activity, activity2, home, report)
+    return _assemble(times, cols, activity, activity2, resident, names, home, report)
+
+
+_RESIDENT_PREFIX = re.compile(r"^R(\d+)[_ ]")
+
+
+def _residents_of(names: Sequence[str]) -> np.ndarray:
+    """Per activity name, the resident its ``R1_``/``R2 `` prefix names (0: none)."""
+    return np.array([int(m.group(1)) if (m := _RESIDENT_PREFIX.match(n)) else 0
+                     for n in names], dtype=np.int8)
+
+
+def _named_by_id(names, activity, activity2, home, report):
+    """Logs that annotate by task number: the layout's ``activity_ids`` name each number
+    (an unknown number keeps its number and is counted)."""
+    ids = getattr(home, "activity_ids", None) or {}
+    if not ids:
+        return names, activity, activity2
+    unknown = sorted({n for n in names[1:] if n not in ids})
+    report.unnamed_ids = unknown
+    renamed = [names[0]] + [ids.get(n, n) for n in names[1:]]
+    merged, codes = _encode_names(renamed)
+    return merged, codes[activity], codes[activity2]
+
+
+def _encode_names(names: list[str]) -> tuple[list[str], np.ndarray]:
+    """Names that may repeat (two ids for one activity) -> unique names, old code -> new."""
+    unique = [names[0]] + sorted(set(names[1:]) - {names[0]})
+    index = {n: i for i, n in enumerate(unique)}
+    return unique, np.array([index[n] for n in names], dtype=np.int32)
 
 
 def detect_format(rows: Sequence[Sequence[str]], probe: int = 5000) -> str:
-    """Guess a, b or c from the first lines: begin/end markers, then where the states sit."""
+    """Guess the format from the first lines: begin/end markers, then numeric annotations
+    (pairs when most carry an even number of ids, ids when most carry one), then where the
+    states sit."""
     sample = rows[:probe]
     counts = Counter(len(r) for r in sample)
     if any(len(r) >= 5 and r[-1].lower() in MARKERS for r in sample) or set(counts) == {4}:
         return "a"
+    tails = [len(r) - 4 for r in sample if len(r) > 4 and all(t.isdigit() for t in r[4:])]
+    if len(tails) > len(sample) / 2:
+        paired = sum(n % 2 == 0 for n in tails)
+        return "pairs" if paired > len(tails) / 2 else "ids"
     if counts.get(6, 0) + counts.get(7, 0) > 0:
         long_rows = [r for r in sample if len(r) >= 6]
         state_in_3 = sum(_looks_like_state(r[3]) for r in long_rows)
@@ -176,8 +271,11 @@ def detect_format(rows: Sequence[Sequence[str]], probe: int = 5000) -> str:
     return "b"
 
 
-def attach_layout(events: EventLog, home: Home, on_unknown: str = "error") -> EventLog:
-    """Re-index sensors to the layout's order; unknown sensors fail or are dropped and counted."""
+def attach_layout(events: EventLog, home: Home, on_unknown: str = "error",
+                  odd_states: str = "keep") -> EventLog:
+    """Re-index sensors to the layout's order; unknown sensors fail or are dropped and counted.
+    ``odd_states="drop"`` also drops (and counts) events whose state is not one its sensor's type
+    emits (a log's typo such as ``OPENv``); kept, they are refused later, naming the pair."""
     if on_unknown not in ("error", "drop"):
         raise ValueError("on_unknown must be 'error' or 'drop'")
     layout_index = {sid: i for i, sid in enumerate(home.sensor_ids)}
@@ -194,6 +292,8 @@ def attach_layout(events: EventLog, home: Home, on_unknown: str = "error") -> Ev
                 "data.unknown_sensors=drop to drop their events")
         events.report.dropped_unknown_sensors.update(counts)
     keep = mapping[events.sensor] >= 0
+    if odd_states == "drop":
+        keep &= _usual_states(events, home)
     keep_numeric = numeric_mapping[events.numeric.sensor] >= 0
     numeric = NumericReadings(events.numeric.time[keep_numeric],
                               mapping[events.numeric.sensor[keep_numeric]].astype(np.int32),
@@ -203,7 +303,24 @@ def attach_layout(events: EventLog, home: Home, on_unknown: str = "error") -> Ev
                     state=events.state[keep], activity=events.activity[keep],
                     line=events.line[keep], sensor_names=list(home.sensor_ids),
                     state_names=events.state_names, activity_names=events.activity_names,
-                    numeric=numeric, report=events.report)
+                    numeric=numeric, report=events.report, resident=events.resident[keep],
+                    activity2=events.activity2[keep])
+
+
+def _usual_states(events: EventLog, home: Home) -> np.ndarray:
+    """Per event: its state (normalised) is one its sensor's type emits; the others are
+    counted in the report as ``dropped_odd_states``."""
+    allowed = np.ones((len(events.sensor_names), len(events.state_names)), dtype=bool)
+    for i, sid in enumerate(events.sensor_names):
+        if sid in home.sensors and not home.sensors[sid].is_numeric:
+            usual = set(states_of_type(home.sensors[sid].type))
+            allowed[i] = [normalise_state(st) in usual for st in events.state_names]
+    usual_event = allowed[events.sensor, events.state]
+    for code in np.flatnonzero(~usual_event):
+        events.report.dropped_odd_states[
+            f"{events.sensor_names[events.sensor[code]]} {events.state_names[events.state[code]]}"
+        ] += 1
+    return usual_event
 
 
 def _missing_counts(events: EventLog, mapping: np.ndarray) -> Counter:
@@ -296,6 +413,7 @@ def _looks_like_state(token: str) -> bool:
 def _columns(rows, numbers, fmt, strict, source, report) -> dict:
     """Pick date/time/sensor/state/label(/marker) out of each row according to the format."""
     date, time_, sensor, state, label, marker, line = [], [], [], [], [], [], []
+    label2, resident = [], []
     for fields, number in zip(rows, numbers):
         parsed = _fields(fields, fmt)
         if isinstance(parsed, str):
@@ -304,7 +422,9 @@ def _columns(rows, numbers, fmt, strict, source, report) -> dict:
                                      "fix the line or pass data.strict=false to skip bad lines")
             report.skipped[parsed] += 1
             continue
-        d, t, s, st, lab, mk = parsed
+        d, t, s, st, lab, mk, lab2, who = parsed
+        label2.append(lab2)
+        resident.append(who)
         date.append(d)
         time_.append(t)
         sensor.append(s)
@@ -316,37 +436,60 @@ def _columns(rows, numbers, fmt, strict, source, report) -> dict:
         raise LogFormatError(f"{source}: every line was malformed for format {fmt!r} "
                              f"({dict(report.skipped)}); check data.format")
     return {"date": date, "time": time_, "sensor": sensor, "state": state, "label": label,
-            "marker": marker, "line": np.asarray(line, dtype=np.int64)}
+            "marker": marker, "label2": label2, "resident": resident,
+            "line": np.asarray(line, dtype=np.int64)}
 
 
 def _fields(f: list[str], fmt: str):
-    """One row -> (date, time, sensor, state, label, marker), or a reason string if malformed."""
+    """One row -> (date, time, sensor, state, label, marker, second label, resident), or a
+    reason string if malformed."""
     n = len(f)
     if fmt == "c":
         if n < 5:
             return f"expected at least 5 fields for format c, got {n}"
-        return f[0], f[1], f[3], f[4], " ".join(f[5:]), ""
+        return f[0], f[1], f[3], f[4], " ".join(f[5:]), "", "", 0
     if n < 4:
         return f"expected at least 4 fields (date time sensor state), got {n}"
     if fmt == "b":
-        return f[0], f[1], f[2], f[3], " ".join(f[4:]), ""
+        return f[0], f[1], f[2], f[3], " ".join(f[4:]), "", "", 0
+    if fmt in ("pairs", "ids"):
+        return _numbered(f, fmt)
     if n == 4:
-        return f[0], f[1], f[2], f[3], "", ""
+        return f[0], f[1], f[2], f[3], "", "", "", 0
     mark = f[-1].lower()
     if mark not in MARKERS or n < 6:
         return "annotation must read 'activity begin' or 'activity end'"
-    return f[0], f[1], f[2], f[3], " ".join(f[4:-1]), mark
+    return f[0], f[1], f[2], f[3], " ".join(f[4:-1]), mark, "", 0
+
+
+def _numbered(f: list[str], fmt: str):
+    """Formats pairs and ids: the numbers after the state name the event's tasks (and, for
+    pairs, the resident of each); an event with none is unlabelled."""
+    tail = f[4:]
+    if not all(t.isdigit() for t in tail):
+        return f"task annotation must be whole numbers (format {fmt})"
+    if fmt == "ids":
+        tasks, resident = tail, 0
+    else:
+        if len(tail) % 2:
+            return "resident and task ids must come in pairs (format pairs)"
+        tasks, resident = tail[1::2], int(tail[0]) if tail else 0
+    distinct = list(dict.fromkeys(str(int(t)) for t in tasks))
+    return (f[0], f[1], f[2], f[3], distinct[0] if distinct else "", "",
+            distinct[1] if len(distinct) > 1 else "", resident)
 
 
 def _parse_times(cols, strict, source, report) -> tuple[np.ndarray, dict]:
     """Timestamps of every row; bad ones fail (strict) or drop their row from ``cols``."""
     dates, times = cols["date"], cols["time"]
     stamps = [d + " " + t for d, t in zip(dates, times)]
-    try:
-        parsed = np.array(stamps, dtype="datetime64[us]")
-        bad = np.zeros(len(stamps), dtype=bool)
-    except ValueError:
-        parsed, bad = _parse_times_one_by_one(stamps)
+    with warnings.catch_warnings():      # a stamp read as a time zone is refused just below
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            parsed = np.array(stamps, dtype="datetime64[us]")
+            bad = np.zeros(len(stamps), dtype=bool)
+        except ValueError:
+            parsed, bad = _parse_times_one_by_one(stamps)
     # numpy also accepts odd forms ('2009', 'NaT'); insist on a date and a clock time.
     bad |= np.array([not (_DATE.match(d) and _TIME.match(t)) for d, t in zip(dates, times)],
                     dtype=bool)
@@ -361,15 +504,20 @@ def _parse_times(cols, strict, source, report) -> tuple[np.ndarray, dict]:
     return parsed[keep], _take(cols, keep)
 
 
-def _count_duplicates(times: np.ndarray, cols: dict) -> int:
-    """Events identical to an earlier one. Only events that share their time stamp with a
-    neighbour (after sorting) can be, so the Python-level comparison stays small for a sane
-    log."""
+def _duplicates(times: np.ndarray, cols: dict) -> np.ndarray:
+    """Mask of the events identical to an earlier one (time, sensor, state, labels). Only
+    events that share their time stamp with a neighbour (after sorting) can be, so the
+    Python-level comparison stays small for a sane log."""
     same = times[1:] == times[:-1]
     candidates = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
-    keys = {(times[i], cols["sensor"][i], cols["state"][i], cols["label"][i], cols["marker"][i])
-            for i in candidates}
-    return len(candidates) - len(keys)
+    repeated = np.zeros(len(times), dtype=bool)
+    seen = set()
+    for i in candidates:
+        key = (times[i], cols["sensor"][i], cols["state"][i], cols["label"][i],
+               cols["marker"][i], cols["label2"][i], cols["resident"][i])
+        repeated[i] = key in seen
+        seen.add(key)
+    return repeated
 
 
 def _jumps(times: np.ndarray) -> tuple[int, float]:
@@ -416,14 +564,16 @@ def _encode(values: Sequence[str], first: str | None = None) -> tuple[np.ndarray
     return remap[codes] if len(codes) else codes.astype(np.int32), names
 
 
-def _labels_from_spans(labels, markers, report) -> tuple[np.ndarray, list[str]]:
-    """Per-event activity codes from begin/end markers (rule in the module docstring)."""
+def _labels_from_spans(labels, markers, report) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Per-event activity codes from begin/end markers (rule in the module docstring): the
+    innermost open span, and the one open beside it (0 for none)."""
     n = len(labels)
     names = [NO_ACTIVITY] + sorted({_normalise_label(label) for label, m in zip(labels, markers)
                                     if m})
     code = {name: i for i, name in enumerate(names)}
     marked = [i for i, m in enumerate(markers) if m]
     activity = np.zeros(n, dtype=np.int32)
+    activity2 = np.zeros(n, dtype=np.int32)
     open_spans: list[int] = []          # stack of open activity codes, innermost last
     for k, i in enumerate(marked):
         act = code[_normalise_label(labels[i])]
@@ -443,11 +593,17 @@ def _labels_from_spans(labels, markers, report) -> tuple[np.ndarray, list[str]]:
         stop = marked[k + 1] if k + 1 < len(marked) else n
         if open_spans:
             activity[i + 1:stop] = open_spans[-1]
+        beside = [a for a in open_spans if a != activity[i]]
+        if beside:
+            activity2[i] = beside[-1]
+        if len(open_spans) > 1:
+            activity2[i + 1:stop] = open_spans[-2]
     report.unclosed_spans += len(open_spans)
-    return activity, names
+    return activity, activity2, names
 
 
-def _assemble(times, cols, activity, activity_names, home, report) -> EventLog:
+def _assemble(times, cols, activity, activity2, resident, activity_names, home,
+              report) -> EventLog:
     sensor_codes, sensor_names = _encode(cols["sensor"])
     state_codes, state_names = _encode(cols["state"])
     numeric_sensor = _numeric_sensors(sensor_codes, state_codes, sensor_names, state_names, home)
@@ -465,7 +621,8 @@ def _assemble(times, cols, activity, activity_names, home, report) -> EventLog:
                     state=state_remap[state_codes[keep]], activity=activity[keep],
                     line=cols["line"][keep], sensor_names=sensor_names,
                     state_names=[state_names[i] for i in used_states],
-                    activity_names=activity_names, numeric=numeric, report=report)
+                    activity_names=activity_names, numeric=numeric, report=report,
+                    resident=resident[keep], activity2=activity2[keep])
 
 
 def _to_float(token: str) -> float:

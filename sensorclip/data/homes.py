@@ -12,6 +12,7 @@ surfaces as one message naming the file, the field and the fix, not as a KeyErro
     labels: {Kitchen_Activity: Cook}                     # optional fine -> coarse label map
     common: {Kitchen_Activity: cook}     # optional fine -> common name (sensorclip.data.vocabulary)
     descriptions: {Cook: ["someone is cooking in the kitchen"]}   # optional, for zero-shot
+    activity_ids: {1: Fill_medication_dispenser}   # optional: logs that annotate by number
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class Home:
     labels: Mapping[str, str] = field(default_factory=dict)
     descriptions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     common: Mapping[str, str] = field(default_factory=dict)     # fine label -> common name
+    # logs that annotate activities by number (ADL multi-resident, interweave): id -> label
+    activity_ids: Mapping[str, str] = field(default_factory=dict)
     floor_plan: Path | None = None
     floor_plan_transform: tuple[float, float, float, float] | None = None
     source: Path | None = None
@@ -205,7 +208,7 @@ def parse_home(raw: Mapping[str, Any], source: Path | None = None) -> Home:
         return LayoutError(f"{where}: {field_path}: {problem}")
 
     known = {"name", "floor_plan", "floor_plan_transform", "size", "rooms", "sensors", "labels",
-             "common", "descriptions"}
+             "common", "descriptions", "activity_ids"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise fail(", ".join(unknown), f"unknown field(s); a layout has {sorted(known)}")
@@ -220,6 +223,7 @@ def parse_home(raw: Mapping[str, Any], source: Path | None = None) -> Home:
     labels = _parse_labels(raw.get("labels") or {}, fail)
     common = _parse_common(raw.get("common") or {}, labels, fail)
     descriptions = _parse_descriptions(raw.get("descriptions") or {}, fail)
+    activity_ids = _parse_activity_ids(raw.get("activity_ids") or {}, fail)
     floor_plan = raw.get("floor_plan")
     if floor_plan is not None:
         if not isinstance(floor_plan, str):
@@ -237,7 +241,7 @@ def parse_home(raw: Mapping[str, Any], source: Path | None = None) -> Home:
         transform = tuple(float(v) for v in transform)
     return Home(name=name.strip(), size=size, sensors=sensors, rooms=rooms, labels=labels,
                 descriptions=descriptions, common=common, floor_plan=floor_plan,
-                floor_plan_transform=transform, source=source)
+                floor_plan_transform=transform, source=source, activity_ids=activity_ids)
 
 
 def _finite_number(value) -> bool:
@@ -318,6 +322,14 @@ def _parse_common(raw, labels: Mapping[str, str], fail) -> dict[str, str]:
         raise fail("common", f"the label(s) {missing} have no common name; add each as "
                              f"'LABEL: NAME' with NAME one of {', '.join(COMMON_NAMES)}")
     return common
+
+
+def _parse_activity_ids(raw, fail) -> dict[str, str]:
+    """``{1: Fill_medication_dispenser, ...}``: whole-number ids to label names."""
+    if not isinstance(raw, dict) or not all(
+            str(k).strip().isdigit() and isinstance(v, str) and v.strip() for k, v in raw.items()):
+        raise fail("activity_ids", "must map whole-number task ids to activity label names")
+    return {str(int(str(k).strip())): v.strip() for k, v in raw.items()}
 
 
 def _parse_descriptions(raw, fail) -> dict[str, tuple[str, ...]]:

@@ -35,6 +35,18 @@ KNOWN_COPIES = (
               "ozgranit/Action-Segmentator@ecffa0d:sentence_builder/data/adlnormal.zip",
               "82ba5b383477bed6b492acb9af7607bc57ec4257",
               "cfbb10ef6d7b6822bc7c1e6bdc7986d38b052a482112d5bdd0c7e8e4f4fff332"),
+    KnownCopy("adlmr", "CASAS ADL multi-resident, the 26 session files P1.txt ... P26.txt "
+              "(manifest)", "cdsnlab/AIoTService@c994481a46235465cacfad9615cd32aa50d61bd3:"
+              "CBGAR/CasasData/ (deleted in later commits: read them from that commit)", "",
+              "8681d0da55cef5e7faf1045d8dd3486a02417f8e6136b48839d8e542452f4517"),
+    KnownCopy("adlinterweave", "CASAS ADL interweave, the 21 session files p1.txt ... p21.txt "
+              "(manifest)", "cdsnlab/AIoTService@c994481a46235465cacfad9615cd32aa50d61bd3:"
+              "CBGAR/CasasData2/ (deleted in later commits: read them from that commit)", "",
+              "3645449e860495ba74a992a1f1a6b57cb2cc8a10901e9b5e48ca57915a39e441"),
+    KnownCopy("cil", "CASAS CIL test log, unlabelled (one week, 2016)",
+              "WSU-CASAS/CIL@6cd4d4007cabaf73ff2113620e315ca47aad8865:"
+              "tests/tm000.multiday_absence.txt", "d3f28adcebebe52fa49722d66250f0e19f7b722f",
+              "a5b41ced8c882ec663e61c417939b660fd8b7aeb94ef0eed8fd9dd711f29ecdc"),
     KnownCopy("milan", "CASAS Milan, annotated 'data' file",
               "dbouchabou/Generative-Pretrained-Embedding-and-Hierarchical-Representation-to-"
               "Unlock-ADL-Rhythm-in-Smart-Homes@b5a9ba9:SmartHomeHARLib/SmartHomeHARLib/datasets/"
@@ -60,8 +72,14 @@ KNOWN_COPIES = (
 
 
 def fingerprint(path: str | Path) -> tuple[str, str]:
-    """(sha256, git blob id) of a file, read once in chunks."""
+    """(sha256, git blob id) of a file, read once in chunks. A folder of session files has no
+    blob id: its sha256 is that of its manifest, one ``name sha256`` line per file read."""
     path = Path(path)
+    if path.is_dir():
+        from sensorclip.data.casas import session_files
+        manifest = "".join(f"{file.name} {fingerprint(file)[0]}\n"
+                           for file in session_files(path))
+        return hashlib.sha256(manifest.encode()).hexdigest(), ""
     sha256 = hashlib.sha256()
     blob = hashlib.sha1(f"blob {path.stat().st_size}\0".encode(), usedforsecurity=False)
     with open(path, "rb") as handle:
@@ -78,10 +96,15 @@ def recognise(path: str | Path) -> dict[str, str | None]:
 
 def recognised(sha256: str, git_blob: str) -> dict[str, str | None]:
     """The fingerprints and, when they are a known public copy's, which one."""
-    known = next((c for c in KNOWN_COPIES
-                  if c.git_blob == git_blob or (c.sha256 and c.sha256 == sha256)), None)
+    known = next((c for c in KNOWN_COPIES if (git_blob and c.git_blob == git_blob)
+                  or (c.sha256 and c.sha256 == sha256)), None)
     return {"log_sha256": sha256, "log_git_blob": git_blob,
             "log_known_as": f"{known.what} ({known.where})" if known else None}
+
+
+def public_copies(home: str) -> list[str]:
+    """Where the known public copies of a data preset's log are (repository@commit:path)."""
+    return [c.where for c in KNOWN_COPIES if c.home == home]
 
 
 def describe(report: dict) -> str:

@@ -1,0 +1,148 @@
+"""The CASAS annotation formats of multi-resident and interleaved logs, on synthetic snippets:
+resident and task id pairs (ADL multi-resident), task ids per event (ADL interweave), begin/end
+spans with resident prefixes (Cairo, Tulum, twor), folders of session files, repeated content
+and odd states. Every malformed line is counted, none raises with ``strict=False``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sensorclip.config import CaptionConfig, DataConfig, SplitConfig, WindowConfig
+from sensorclip.data.casas import attach_layout, detect_format, parse_lines, read_casas
+from sensorclip.data.homes import load_home
+from sensorclip.data.known_logs import fingerprint
+from sensorclip.errors import LogFormatError, SensorClipError
+from sensorclip.pipeline import prepare
+
+PAIRS = [
+    "2008-11-10\t14:28:17.986759\tM22\tON 2 2",
+    "2008-11-10\t14:28:22.025769\tD07\tOPEN 1 1",
+    "2008-11-10\t14:36:20.7107\tM19\tON 1 6 2 7",       # both residents' tasks
+    "2008-11-12\t14:53:13.056479\tM10\tON 2 13 1 13",   # both on one task
+    "2008-11-12\t14:53:14.056479\tM10\tOFF",            # no annotation
+    "2008-11-14\t11:48:30.26658\tM17\tOFF  211",        # a stray number: not a pair
+    "Missing rest of the data",
+]
+IDS = [
+    "2008-07-29\t13:05:10.895529\tM07\tON\t1",
+    "2008-09-11\t11:28:24.562802\tM15\tOFF\t4 1",
+    "2008-09-25\t15:47:44.490922\tM14\tOFF\t4 3 7",
+    "2008-09-25\t15:47:45.490922\tM14\tON\t3",
+]
+
+
+def names(events, codes):
+    return [events.activity_names[c] for c in codes]
+
+
+def test_resident_and_task_pairs_keep_both_residents_and_count_bad_lines():
+    events = parse_lines(PAIRS, strict=False)
+    assert events.report.format == "pairs"
+    assert names(events, events.activity) == ["2", "1", "6", "13", "no_activity"]
+    assert names(events, events.activity2) == ["no_activity"] * 2 + ["7"] + ["no_activity"] * 2
+    assert events.resident.tolist() == [2, 1, 1, 2, 0]
+    assert sum(events.report.skipped.values()) == 2
+    assert "resident and task ids must come in pairs (format pairs)" in events.report.skipped
+
+
+def test_a_bad_pairs_line_is_refused_in_one_line_when_strict():
+    with pytest.raises(LogFormatError, match=r"<lines>:6: resident and task ids must come in "
+                                             r"pairs.*data.strict=false"):
+        parse_lines(PAIRS, fmt="pairs")
+
+
+def test_task_ids_per_event_keep_the_first_two_tasks():
+    events = parse_lines(IDS)
+    assert events.report.format == "ids"
+    assert names(events, events.activity) == ["1", "4", "4", "3"]
+    assert names(events, events.activity2) == ["no_activity", "1", "3", "no_activity"]
+    assert not events.resident.any()
+
+
+def test_numeric_annotations_are_told_apart_by_how_many_numbers_they_carry():
+    rows = [line.split() for line in PAIRS[:4]]
+    assert detect_format(rows) == "pairs"
+    assert detect_format([line.split() for line in IDS]) == "ids"
+
+
+def test_overlapping_spans_of_two_residents_give_each_event_both_activities():
+    lines = ["2010-01-01 08:00:00 M001 ON R1_Sleep begin",
+             "2010-01-01 08:01:00 M002 ON R2_Cook begin",
+             "2010-01-01 08:02:00 M003 ON",
+             "2010-01-01 08:03:00 M002 OFF R2_Cook end",
+             "2010-01-01 08:04:00 M001 OFF",
+             "2010-01-01 08:05:00 M001 ON R1_Sleep end"]
+    events = parse_lines(lines)
+    assert names(events, events.activity) == ["R1_Sleep", "R2_Cook", "R2_Cook", "R2_Cook",
+                                              "R1_Sleep", "R1_Sleep"]
+    assert names(events, events.activity2) == ["no_activity", "R1_Sleep", "R1_Sleep",
+                                               "R1_Sleep", "no_activity", "no_activity"]
+    assert events.resident.tolist() == [1, 2, 2, 2, 1, 1]
+
+
+def test_the_layout_names_task_ids_and_two_ids_of_one_activity_join():
+    home = load_home("adlmr")
+    events = parse_lines(["2008-11-10\t14:28:17\tM22\tON 2 4",
+                          "2008-11-10\t14:28:18\tM22\tOFF 1 10",
+                          "2008-11-10\t14:28:19\tM22\tON 1 99"], home=home)
+    assert names(events, events.activity) == ["Read_magazine", "Read_magazine", "99"]
+    assert events.report.unnamed_ids == ["99"]
+
+
+def test_repeated_content_is_counted_and_dropped_on_request():
+    lines = IDS + IDS
+    assert parse_lines(lines).report.duplicate_events == len(IDS)
+    dropped = parse_lines(lines, duplicates="drop")
+    assert len(dropped) == len(IDS) and dropped.report.dropped_duplicates == len(IDS)
+
+
+def test_a_folder_is_read_as_its_session_files_in_natural_order(tmp_path):
+    folder = tmp_path / "adlmr"
+    folder.mkdir()
+    (folder / "P10.txt").write_text(PAIRS[1])                  # no final line break
+    (folder / "P2.txt").write_text(PAIRS[0])
+    (folder / "README").write_text("not a log")
+    events = read_casas(folder, fmt="pairs")
+    assert len(events) == 2 and events.report.files == 2
+    assert events.line.tolist() == [1, 2]       # P2 before P10, lines not glued together
+    manifest_sha, blob = fingerprint(folder)
+    assert blob == "" and len(manifest_sha) == 64
+    (folder / "P2.txt").write_text(PAIRS[2])
+    assert fingerprint(folder)[0] != manifest_sha
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(LogFormatError, match="no \\*.txt session file"):
+        read_casas(empty)
+
+
+def test_odd_states_are_dropped_and_counted_when_not_strict():
+    home = load_home("adlmr")
+    events = parse_lines(["2008-12-09\t08:24:25\tD12\tOPENv 2 2",
+                          "2008-12-09\t08:24:26\tD12\tCLOSE 2 2",
+                          "2008-12-09\t08:24:27\tM18\tOF 1 1"], home=home)
+    kept = attach_layout(events, home, odd_states="drop")
+    assert len(kept) == 1 and kept.resident.tolist() == [2]
+    assert dict(kept.report.dropped_odd_states) == {"D12 OPENv": 1, "M18 OF": 1}
+    assert len(attach_layout(events, home)) == 3
+
+
+@pytest.mark.parametrize("preset, lines", [("adlmr", PAIRS), ("adlinterweave", IDS)])
+def test_the_presets_read_a_folder_of_sessions_and_name_where_the_data_is(tmp_path, preset,
+                                                                         lines):
+    with pytest.raises(SensorClipError, match="a public copy: cdsnlab/AIoTService"):
+        DataConfig(name=preset, layout=preset, source="file", activity_model=None)
+    folder = tmp_path / preset
+    folder.mkdir()
+    for day in range(6):            # six sessions on six days, for a whole-day split
+        shifted = [f"2008-11-{11 + day:02d}" + line[10:] for line in lines if line[:4] == "2008"]
+        (folder / f"p{day + 1}.txt").write_text("\n".join(shifted * 3) + "\n")
+    data = DataConfig(name=preset, layout=preset, source="file", activity_model=None,
+                      raw_path=str(folder), strict=False, duplicates="drop",
+                      format="pairs" if preset == "adlmr" else "ids")
+    prep = prepare(data, WindowConfig(size=2, min_events=1), SplitConfig(train=0.5, val=0.25,
+                                                                         test=0.25),
+                   CaptionConfig(per_window=1), cache_dir=tmp_path / "cache", stages=("data",))
+    events = np.load(prep.entries["events"] / "events.npz")
+    assert "resident" in events and "activity2" in events
+    assert len(prep.windows) > 0
