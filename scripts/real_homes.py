@@ -47,6 +47,8 @@ KNOWN_FILES = {
     "cairo": ("cairo/data", "cairo.zip", "cairo/data.gz"),
     "kyoto": ("kyoto/twor.2009/data", "twor.2009.zip"),
     "tulum": ("tulum/data", "tulum.zip"),
+    "adlmr": ("adlmr",),                    # folders of session files
+    "adlinterweave": ("adlinterweave",),
 }
 STUDIES = {
     "model": {o: [f"model={o}"] for o in ("tiny", "text", "learned")},
@@ -65,10 +67,10 @@ def find_logs(data_root: Path, given: dict[str, Path]) -> dict[str, Path]:
         if home in given:
             found[home] = given[home]
             continue
-        path = next((data_root / c for c in candidates if (data_root / c).is_file()), None)
+        path = next((data_root / c for c in candidates if (data_root / c).exists()), None)
         if path is not None:
             found[home] = path
-    missing = [str(p) for p in given.values() if not p.is_file()]
+    missing = [str(p) for p in given.values() if not p.exists()]
     if missing:
         raise SensorClipError(f"--path: {', '.join(missing)} does not exist")
     if not found:
