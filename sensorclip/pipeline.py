@@ -73,6 +73,8 @@ class Prepared:
     sensor: np.ndarray | None = None
     state: np.ndarray | None = None
     activity: np.ndarray | None = None
+    resident: np.ndarray | None = None       # who caused each event (0: not recorded)
+    activity2: np.ndarray | None = None      # a second activity of each event (0: none)
     sensor_names: list[str] | None = None
     state_names: list[str] | None = None
     fine_names: list[str] | None = None
@@ -415,6 +417,7 @@ def _load(home: Home, entries: dict[str, Path], built: dict[str, bool]) -> Prepa
         cap = load_npz(entries["captions"] / "captions.npz")
         prep.time_us, prep.sensor, prep.state = ev["time_us"], ev["sensor"], ev["state"]
         prep.activity = ev["activity"]
+        prep.resident, prep.activity2 = ev.get("resident"), ev.get("activity2")
         prep.sensor_names = ev["sensor_names"].tolist()
         prep.state_names = ev["state_names"].tolist()
         prep.fine_names, prep.coarse_names = (win["fine_names"].tolist(),

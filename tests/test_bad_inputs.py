@@ -122,7 +122,8 @@ def test_every_line_malformed_in_lenient_mode(tmp_path):
 
 
 def test_unknown_format_option():
-    expect(lambda: parse_lines([GOOD_LINE], fmt="z"), "unknown log format", "auto, a, b, c, pairs, ids")
+    expect(lambda: parse_lines([GOOD_LINE], fmt="z"), "unknown log format",
+           "auto, a, b, c, pairs, ids")
 
 
 def test_sensor_missing_from_layout(tmp_path):

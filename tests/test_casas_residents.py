@@ -146,3 +146,54 @@ def test_the_presets_read_a_folder_of_sessions_and_name_where_the_data_is(tmp_pa
     events = np.load(prep.entries["events"] / "events.npz")
     assert "resident" in events and "activity2" in events
     assert len(prep.windows) > 0
+
+
+# --- scoring two residents ------------------------------------------------------------------------
+
+def test_each_resident_gets_the_majority_of_their_own_and_lent_labels():
+    from sensorclip.eval.residents import NONE, either_correct, resident_window_labels
+    # events:       0  1  2  3  4  5
+    activity = np.array([1, 1, 2, 2, 3, 0])
+    activity2 = np.array([0, 0, 4, 0, 0, 0])     # event 2 is also resident 1's task 4
+    resident = np.array([1, 1, 2, 2, 2, 0])
+    labels = resident_window_labels(np.array([0, 2, 5]), np.array([3, 3, 1]), activity,
+                                    activity2, resident, n_labels=5)
+    assert labels[1].tolist() == [1, 4, NONE]        # window 1: only the lent 4 speaks for r1
+    assert labels[2].tolist() == [2, 2, NONE]        # ties go to the lower label
+    right = either_correct(np.array([2, 4, 0]), np.array([1, 2, 0]), labels)
+    assert right.tolist() == [True, True, True]
+    assert either_correct(np.array([3, 1, 1]), np.array([1, 2, 0]), labels).tolist() == \
+        [False, False, False]
+
+
+def test_a_one_resident_log_is_not_scored_per_resident():
+    from sensorclip.eval.residents import residents_of
+    assert residents_of(np.array([0, 1, 1])) == []
+    assert residents_of(np.array([0, 1, 2])) == [1, 2]
+
+
+def test_the_evaluation_reports_both_residents_and_either(monkeypatch):
+    from types import SimpleNamespace
+
+    from sensorclip.config import EvalConfig
+    from sensorclip.data.windows import Windows
+    from sensorclip.eval import suite
+    n_windows = 6
+    windows = Windows(start=np.arange(n_windows) * 2, length=np.full(n_windows, 2),
+                      day=np.arange(n_windows) % 3, split=np.full(n_windows, 2, dtype=np.int8),
+                      fine=np.zeros(n_windows, np.int32), coarse=np.zeros(n_windows, np.int32),
+                      last_fine=np.zeros(n_windows, np.int32),
+                      last_coarse=np.zeros(n_windows, np.int32))
+    activity = np.array([1, 1, 2, 2, 1, 2, 3, 3, 1, 1, 2, 2])
+    prep = SimpleNamespace(fine_names=["no_activity", "a", "b", "c"], windows=windows,
+                           activity=activity, activity2=np.where(activity == 2, 3, 0),
+                           resident=np.where(activity == 1, 1, 2))
+    truth = np.array([1, 2, 1, 3, 1, 2])
+    predicted = {"linear_probe": np.array([1, 3, 1, 3, 2, 2]),
+                 "bag": np.array([1, 1, 1, 1, 1, 1])}
+    metrics = {}
+    suite._per_resident(prep, truth, predicted, windows.day, EvalConfig(bootstrap_resamples=100),
+                        metrics)
+    assert metrics["either_linear_probe_accuracy"] == pytest.approx(5 / 6)
+    assert metrics["resident1_windows"] == 5 and metrics["resident2_windows"] == 4
+    assert "resident2_delta_probe_macro_f1_vs_bag_ci95" in metrics

@@ -52,6 +52,7 @@ from sensorclip.eval.references import (
     paired_bootstrap,
     paired_bootstrap_draws,
 )
+from sensorclip.eval.residents import NONE, either_correct, resident_window_labels, residents_of
 from sensorclip.eval.retrieval import retrieval_metrics
 from sensorclip.eval.zeroshot import is_background, label_descriptions, label_prototypes, nearest
 from sensorclip.files import atomic_write_text
@@ -162,6 +163,8 @@ def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
             _few_shot(emb, untrained_emb, bags, truth, len(names), days, config, metrics)
     if prep.home.common:
         _common_level(model, encoder, emb, prep, days, config, metrics, book, sources)
+    if prep.resident is not None and residents_of(prep.resident):
+        _per_resident(prep, emb["test"]["fine"], predictions["fine"], days, config, metrics)
     metrics["n_test_windows"] = int(len(test["sensor"]))
     if record is not None:
         record(metrics)
@@ -239,6 +242,38 @@ def _common_level(model, encoder, emb, prep, days, config, metrics, book, source
         metrics.update(classification_metrics(truth, agnostic, n, "agnostic_bag_"))
         _delta(metrics, "delta_zeroshot_macro_f1_vs_agnostic_bag", truth, zero["zeroshot"],
                agnostic, scored_days, n, config)
+
+
+def _per_resident(prep, truth, predicted, days, config, metrics) -> None:
+    """Where two residents act at once (``sensorclip.eval.residents``): each method scored
+    against each resident's window labels (``resident{r}_*``), and counted right when it names
+    either resident's activity (``either_*_accuracy``)."""
+    n = len(prep.fine_names)
+    test = prep.windows.of_split("test")
+    per_resident = resident_window_labels(test.start, test.length, prep.activity,
+                                          prep.activity2, prep.resident, n)
+    scored = predicted.get("zeroshot_scored", np.ones(len(truth), dtype=bool))
+    methods = {name: (values, np.ones(len(truth), dtype=bool)) for name, values in
+               predicted.items() if name in ("linear_probe", "untrained_linear_probe", "bag")}
+    for name in ("zeroshot", "keyword_zeroshot"):
+        if name in predicted:
+            full = np.full(len(truth), NONE)
+            full[scored] = predicted[name]
+            methods[name] = (full, scored)
+    for name, (values, where) in methods.items():
+        right = either_correct(values, truth, per_resident)
+        metrics[f"either_{name}_accuracy"] = float(right[where].mean()) if where.any() else 0.0
+    for who, labels in per_resident.items():
+        has = labels != NONE
+        metrics[f"resident{who}_windows"] = int(has.sum())
+        for name, (values, where) in methods.items():
+            keep = has & where
+            if keep.any():
+                metrics.update(classification_metrics(labels[keep], values[keep], n,
+                                                      f"resident{who}_{name}_"))
+        if "bag" in methods and has.any():
+            _delta(metrics, f"resident{who}_delta_probe_macro_f1_vs_bag", labels[has],
+                   methods["linear_probe"][0][has], methods["bag"][0][has], days[has], n, config)
 
 
 def _probes(emb, untrained_emb, bags, truth, n, days, config, prefix, metrics,
