@@ -17,8 +17,9 @@ Joining keeps each home's windows, days and split, and makes everything else com
 
 ``data.homes`` entries: a data option name (``demo``, ``milan_sim``, ``aruba_sim``),
 ``generated:N`` or ``generated:A-B`` (generated homes A to B, ``data.days`` days each;
-``generated2:...`` the same homes with two residents), or a
-mapping of data fields (a real log: ``{layout: milan, source: file, raw_path: PATH}``).
+``generated2:...`` the same homes with two residents), ``OPTION=PATH`` (a real-log data option
+read from PATH: ``adlmr=data/real/adlmr``, for transfer between real homes), or a mapping of
+data fields (a real log: ``{layout: milan, source: file, raw_path: PATH}``).
 """
 
 from __future__ import annotations
@@ -68,6 +69,10 @@ def _entry_configs(entry: Any, data: DataConfig) -> list[DataConfig]:
     if isinstance(entry, dict):
         return [typed(DataConfig, entry)]
     text = str(entry).strip()
+    option, given, path = text.partition("=")
+    if given:
+        return [typed(DataConfig, {**_option_fields(option.strip(), text),
+                                   "raw_path": path.strip()})]
     match = GENERATED.match(text)
     if match:
         residents = 2 if match.group(1) else 1
@@ -77,17 +82,26 @@ def _entry_configs(entry: Any, data: DataConfig) -> list[DataConfig]:
         return [DataConfig(name="generated", layout="generated", source="generate", seed=seed,
                            days=data.days, activity_model=None, residents=residents)
                 for seed in range(first, last + 1)]
-    option = DATA_OPTIONS / f"{text}.yaml"
-    if not option.is_file() or text == "multi":
-        known = sorted(p.stem for p in DATA_OPTIONS.glob("*.yaml") if p.stem != "multi")
-        raise SensorClipError(f"data.homes: unknown home {text!r}; use a data option "
-                              f"({', '.join(known)}), generated:N, generated:A-B or a mapping "
-                              "of data fields")
-    fields = yaml.safe_load(option.read_text()) or {}
-    fields.pop("defaults", None)
+    fields = _option_fields(text, text)
+    if fields.get("source") == "file" and not fields.get("raw_path"):
+        raise SensorClipError(f"data.homes: {text} reads a real log; name it with its path, "
+                              f"{text}=PATH")
     if fields.get("source") == "generate":
         return [typed(DataConfig, {**fields, "days": data.days})]
     return [typed(DataConfig, fields)]
+
+
+def _option_fields(option: str, entry: str) -> dict[str, Any]:
+    """The fields a data option file sets (``conf/data/OPTION.yaml``)."""
+    path = DATA_OPTIONS / f"{option}.yaml"
+    if not path.is_file() or option == "multi":
+        known = sorted(p.stem for p in DATA_OPTIONS.glob("*.yaml") if p.stem != "multi")
+        raise SensorClipError(f"data.homes: unknown home {entry!r}; use a data option "
+                              f"({', '.join(known)}), OPTION=PATH for a real log, generated:N, "
+                              "generated:A-B or a mapping of data fields")
+    fields = yaml.safe_load(path.read_text()) or {}
+    fields.pop("defaults", None)
+    return fields
 
 
 def prepare_homes(data: DataConfig, *args, **kwargs) -> Prepared:

@@ -39,6 +39,14 @@ def test_homes_are_named_by_option_generated_range_or_mapping():
         home_configs(multi())
 
 
+def test_a_real_log_joins_by_its_data_option_and_path():
+    (adlmr,) = home_configs(multi("adlmr=/x/P"))
+    assert (adlmr.layout, adlmr.raw_path, adlmr.format, adlmr.strict) == \
+        ("adlmr", "/x/P", "pairs", False)
+    with pytest.raises(SensorClipError, match="adlmr=PATH"):
+        home_configs(multi("adlmr"))
+
+
 @pytest.fixture(scope="module")
 def joined(tmp_path_factory, tiny_bert):
     cache = tmp_path_factory.mktemp("multi_cache")
