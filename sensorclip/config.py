@@ -562,7 +562,7 @@ def typed(schema: type[T], node: Any) -> T:
             from None
     except OmegaConfBaseException as exc:
         field_ = next((f for f in fields(schema) if f.name == exc.key), None)
-        if field_ is None or exc.value is None:
+        if field_ is None:
             raise SensorClipError(f"{group}: {str(exc).splitlines()[0]}") from None
         raise SensorClipError(out_of_domain(f"{group}.{exc.key}", exc.value, domain_of(field_),
                                             field_.default, hint_of(field_))) from None

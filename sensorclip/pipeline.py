@@ -59,7 +59,7 @@ from sensorclip.resources import (
 )
 
 # Bump a stage's version when its algorithm changes: the new key retires every old entry.
-STAGE_VERSIONS = {"simulate": 2, "events": 3, "windows": 1, "captions": 2, "text": 1,
+STAGE_VERSIONS = {"simulate": 2, "events": 4, "windows": 1, "captions": 2, "text": 1,
                   "images": 1, "vision": 1, "sentences": 1}
 STAGES = ("data", "text", "images", "vision")
 
@@ -75,6 +75,7 @@ class Prepared:
     activity: np.ndarray | None = None
     resident: np.ndarray | None = None       # who caused each event (0: not recorded)
     activity2: np.ndarray | None = None      # a second activity of each event (0: none)
+    resident2: np.ndarray | None = None      # whose the second activity is (0: not recorded)
     sensor_names: list[str] | None = None
     state_names: list[str] | None = None
     fine_names: list[str] | None = None
@@ -180,6 +181,7 @@ def stage_events(log_path: Path, data: DataConfig, home: Home, cache: Cache):
         save_npz(tmp / "events.npz", time_us=events.time.astype(np.int64), sensor=events.sensor,
                  state=events.state, activity=events.activity, line=events.line,
                  resident=events.resident, activity2=events.activity2,
+                 resident2=events.resident2,
                  sensor_names=np.array(events.sensor_names),
                  state_names=np.array(events.state_names),
                  activity_names=np.array(events.activity_names),
@@ -418,6 +420,7 @@ def _load(home: Home, entries: dict[str, Path], built: dict[str, bool]) -> Prepa
         prep.time_us, prep.sensor, prep.state = ev["time_us"], ev["sensor"], ev["state"]
         prep.activity = ev["activity"]
         prep.resident, prep.activity2 = ev.get("resident"), ev.get("activity2")
+        prep.resident2 = ev.get("resident2")
         prep.sensor_names = ev["sensor_names"].tolist()
         prep.state_names = ev["state_names"].tolist()
         prep.fine_names, prep.coarse_names = (win["fine_names"].tolist(),

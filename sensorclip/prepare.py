@@ -92,7 +92,8 @@ def print_summary(prep: Prepared, seconds: float) -> None:
         problems = {k: report[k] for k in ("skipped", "out_of_order", "duplicate_events",
                                            "dropped_duplicates", "time_jumps", "unclosed_spans",
                                            "unmatched_ends", "dropped_unknown_sensors",
-                                           "dropped_odd_states", "unnamed_ids")
+                                           "dropped_odd_states", "unnamed_ids",
+                                           "extra_annotations")
                     if report.get(k)}
         if report["time_jumps"]:
             problems["largest_gap_days"] = report["largest_gap_days"]

@@ -23,6 +23,8 @@ PAIRS = [
     "2008-11-12\t14:53:14.056479\tM10\tOFF",            # no annotation
     "2008-11-14\t11:48:30.26658\tM17\tOFF  211",        # a stray number: not a pair
     "Missing rest of the data",
+    "2008-11-14\t11:48:31.26658\tM17\tON 211 5",        # no such resident
+    "2008-11-14\t11:48:32.26658\tM17\tON 1 \u00b2",     # a stray byte read as latin-1
 ]
 IDS = [
     "2008-07-29\t13:05:10.895529\tM07\tON\t1",
@@ -40,10 +42,13 @@ def test_resident_and_task_pairs_keep_both_residents_and_count_bad_lines():
     events = parse_lines(PAIRS, strict=False)
     assert events.report.format == "pairs"
     assert names(events, events.activity) == ["2", "1", "6", "13", "no_activity"]
-    assert names(events, events.activity2) == ["no_activity"] * 2 + ["7"] + ["no_activity"] * 2
+    assert names(events, events.activity2) == ["no_activity"] * 2 + ["7", "13", "no_activity"]
     assert events.resident.tolist() == [2, 1, 1, 2, 0]
-    assert sum(events.report.skipped.values()) == 2
-    assert "resident and task ids must come in pairs (format pairs)" in events.report.skipped
+    assert events.resident2.tolist() == [0, 0, 2, 1, 0]      # both on task 13: each has it
+    assert sum(events.report.skipped.values()) == 4
+    assert events.report.skipped["resident and task ids must come in pairs (format pairs)"] == 1
+    assert events.report.skipped["resident ids must lie in 1..99 (format pairs)"] == 1
+    assert events.report.skipped["task annotation must be whole numbers (format pairs)"] == 2
 
 
 def test_a_bad_pairs_line_is_refused_in_one_line_when_strict():
@@ -58,12 +63,16 @@ def test_task_ids_per_event_keep_the_first_two_tasks():
     assert names(events, events.activity) == ["1", "4", "4", "3"]
     assert names(events, events.activity2) == ["no_activity", "1", "3", "no_activity"]
     assert not events.resident.any()
+    assert events.report.extra_annotations == 1            # the third task, 7, is counted
 
 
 def test_numeric_annotations_are_told_apart_by_how_many_numbers_they_carry():
     rows = [line.split() for line in PAIRS[:4]]
     assert detect_format(rows) == "pairs"
     assert detect_format([line.split() for line in IDS]) == "ids"
+    six_fields = ["2010-01-01 08:00:00 Kitchen M001 ON Cook", "2010-01-01 08:00:01 Kitchen "
+                  "LS001 12", "2010-01-01 08:00:02 Kitchen LS001 13"]
+    assert detect_format([line.split() for line in six_fields]) == "c"
 
 
 def test_overlapping_spans_of_two_residents_give_each_event_both_activities():
@@ -79,6 +88,21 @@ def test_overlapping_spans_of_two_residents_give_each_event_both_activities():
     assert names(events, events.activity2) == ["no_activity", "R1_Sleep", "R1_Sleep",
                                                "R1_Sleep", "no_activity", "no_activity"]
     assert events.resident.tolist() == [1, 2, 2, 2, 1, 1]
+    assert events.resident2.tolist() == [0, 1, 1, 1, 0, 0]
+
+
+def test_a_span_nested_in_the_same_residents_span_is_not_lent_to_the_other():
+    lines = ["2010-01-01 02:00:00 M001 ON R1_Sleep begin",
+             "2010-01-01 02:01:00 M002 ON R1_Bed_to_toilet begin",
+             "2010-01-01 02:02:00 M003 ON R2_Read begin",
+             "2010-01-01 02:03:00 M003 ON",
+             "2010-01-01 02:04:00 M002 OFF R1_Bed_to_toilet end",
+             "2010-01-01 02:05:00 M003 OFF R2_Read end",
+             "2010-01-01 02:06:00 M001 OFF R1_Sleep end"]
+    events = parse_lines(lines)
+    assert names(events, events.activity2)[3] == "R1_Bed_to_toilet"   # R2_Read is innermost
+    assert events.resident2.tolist()[1] == 0 or names(events, events.activity2)[1] == "R1_Sleep"
+    assert names(events, events.activity2)[5] == "R1_Sleep" and events.resident2[5] == 1
 
 
 def test_the_layout_names_task_ids_and_two_ids_of_one_activity_join():
@@ -156,8 +180,9 @@ def test_each_resident_gets_the_majority_of_their_own_and_lent_labels():
     activity = np.array([1, 1, 2, 2, 3, 0])
     activity2 = np.array([0, 0, 4, 0, 0, 0])     # event 2 is also resident 1's task 4
     resident = np.array([1, 1, 2, 2, 2, 0])
+    resident2 = np.array([0, 0, 1, 0, 0, 0])
     labels = resident_window_labels(np.array([0, 2, 5]), np.array([3, 3, 1]), activity,
-                                    activity2, resident, n_labels=5)
+                                    activity2, resident, resident2, n_labels=5)
     assert labels[1].tolist() == [1, 4, NONE]        # window 1: only the lent 4 speaks for r1
     assert labels[2].tolist() == [2, 2, NONE]        # ties go to the lower label
     right = either_correct(np.array([2, 4, 0]), np.array([1, 2, 0]), labels)
@@ -187,7 +212,8 @@ def test_the_evaluation_reports_both_residents_and_either(monkeypatch):
     activity = np.array([1, 1, 2, 2, 1, 2, 3, 3, 1, 1, 2, 2])
     prep = SimpleNamespace(fine_names=["no_activity", "a", "b", "c"], windows=windows,
                            activity=activity, activity2=np.where(activity == 2, 3, 0),
-                           resident=np.where(activity == 1, 1, 2))
+                           resident=np.where(activity == 1, 1, 2),
+                           resident2=np.where(activity == 2, 1, 0))
     truth = np.array([1, 2, 1, 3, 1, 2])
     predicted = {"linear_probe": np.array([1, 3, 1, 3, 2, 2]),
                  "bag": np.array([1, 1, 1, 1, 1, 1])}

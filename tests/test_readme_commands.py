@@ -163,6 +163,7 @@ class Result:
     argv: list[str]
     directory: Path
     process: subprocess.CompletedProcess
+    started: float           # wall-clock time.time(), to tell files it wrote from older ones
     seconds: float
 
 
@@ -234,19 +235,24 @@ def argv_of(command: str, plan: Plan, places: Placeholders) -> list[str]:
     return [sys.executable, *words[1:], *extra]
 
 
-def run(command: str, places: Placeholders) -> Result:
+def prepared(command: str, places: Placeholders) -> tuple[list[str], Path]:
+    """(argv, directory) of a command whose needs have run; on the main thread, which alone
+    reads and writes ``places.results``."""
     plan = PLANS[command]
     slug = re.sub(r"\W+", "_", command)[:60]
     directory = places.results[plan.in_directory_of].directory if plan.in_directory_of \
         else places.root / f"{RUN_COMMANDS.index(command):02d}_{slug}"
     directory.mkdir(parents=True, exist_ok=True)
-    argv = argv_of(command, plan, places)
+    return argv_of(command, plan, places), directory
+
+
+def run(command: str, argv: list[str], directory: Path, cache: Path) -> Result:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SENSORCLIP_")}
-    env["SENSORCLIP_CACHE"] = str(places.root / "cache")   # one cache: entries are shared
-    started = time.perf_counter()
+    env["SENSORCLIP_CACHE"] = str(cache)             # one cache: entries are shared
+    started, clock = time.time(), time.perf_counter()
     process = subprocess.run(argv, cwd=directory, capture_output=True, text=True, timeout=900,
                              env=env)
-    return Result(command, argv, directory, process, time.perf_counter() - started)
+    return Result(command, argv, directory, process, started, time.perf_counter() - clock)
 
 
 def run_all(commands: list[str], places: Placeholders, workers: int = 2) -> None:
@@ -260,7 +266,9 @@ def run_all(commands: list[str], places: Placeholders, workers: int = 2) -> None
             ready = [c for c in pending if set(PLANS[c].needs) <= set(places.results)]
             for command in ready:
                 pending.remove(command)
-                running[pool.submit(run, command, places)] = command
+                argv, directory = prepared(command, places)
+                running[pool.submit(run, command, argv, directory,
+                                    places.root / "cache")] = command
             assert running, f"commands whose needs never run: {pending}"
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -286,12 +294,17 @@ def ran(tmp_path_factory, tiny_bert) -> Placeholders:
 
 def promised(pattern: str, ran: Placeholders, result: Result) -> list[Path]:
     """The files a promise names: below the trained run, the sweep, or the command's own
-    directory."""
-    for key, where in (("{run}/", ran.run_directory), ("{sweep}/", ran.sweep),
-                       ("{cache}/", lambda: ran.root / "cache")):
+    directory, written by this command (cache entries may have been built by an earlier one:
+    the command's own summary says it found them)."""
+    if pattern.startswith("{cache}/"):
+        return list((ran.root / "cache").glob(pattern.removeprefix("{cache}/")))
+    for key, where in (("{run}/", ran.run_directory), ("{sweep}/", ran.sweep)):
         if pattern.startswith(key):
-            return list(where().glob(pattern.removeprefix(key)))
-    return list(result.directory.glob(pattern))
+            found = where().glob(pattern.removeprefix(key))
+            break
+    else:
+        found = result.directory.glob(pattern)
+    return [p for p in found if p.stat().st_mtime >= result.started - 1]
 
 
 # --- the tests ------------------------------------------------------------------------------------

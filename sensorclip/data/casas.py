@@ -13,8 +13,10 @@ Five public line formats, auto-detected or forced with ``fmt``:
 
 Every event keeps a resident column (0 where the log does not say: format a reads it from a
 ``R1_``/``R2_`` prefix of the label, format pairs from the first pair) and a second activity
-(0 for none): the other task of a two-task event, or in format a the span open beside the one
-that labels the event, so that two residents' overlapping activities are both kept.
+with its own resident (0 for none): another pair of a two-pair event (preferring the other
+resident's), another task id, or in format a the innermost span open beside the one that labels
+the event (preferring another resident's), so that two residents' overlapping activities are
+both kept.
 
 Fields may be separated by tabs or spaces, seconds may carry a fraction, activity names may
 contain spaces (Cairo's "R1 wake") or stray ones (Milan's " Chores"), which are collapsed.
@@ -82,6 +84,7 @@ class ParseReport:
     duplicate_events: int = 0       # identical to an earlier line: time, sensor, state, label
     dropped_duplicates: int = 0     # of those, dropped (duplicates="drop")
     unnamed_ids: list = field(default_factory=list)   # task ids the layout gives no name
+    extra_annotations: int = 0      # annotations beyond the two an event keeps (pairs, ids)
     files: int = 1                  # session files read (a folder)
     time_jumps: int = 0             # pauses of more than a day between consecutive events
     largest_gap_days: float = 0.0
@@ -97,6 +100,7 @@ class ParseReport:
                 "duplicate_events": self.duplicate_events,
                 "dropped_duplicates": self.dropped_duplicates, "files": self.files,
                 "unnamed_ids": list(self.unnamed_ids),
+                "extra_annotations": self.extra_annotations,
                 "time_jumps": self.time_jumps,
                 "largest_gap_days": self.largest_gap_days,
                 "unclosed_spans": self.unclosed_spans, "unmatched_ends": self.unmatched_ends,
@@ -127,12 +131,13 @@ class EventLog:
     report: ParseReport
     resident: np.ndarray = None      # int8: who caused the event (1, 2, ...), 0 if not given
     activity2: np.ndarray = None     # int32: a second activity of the event, 0 for none
+    resident2: np.ndarray = None     # int8: whose the second activity is, 0 if not given
 
     def __post_init__(self):
-        if self.resident is None:
-            self.resident = np.zeros(len(self.time), dtype=np.int8)
-        if self.activity2 is None:
-            self.activity2 = np.zeros(len(self.time), dtype=np.int32)
+        for name, dtype in (("resident", np.int8), ("activity2", np.int32),
+                            ("resident2", np.int8)):
+            if getattr(self, name) is None:
+                setattr(self, name, np.zeros(len(self.time), dtype=dtype))
 
     def __len__(self) -> int:
         return len(self.time)
@@ -212,22 +217,26 @@ def parse_lines(lines: Sequence[str], fmt: str = "auto", strict: bool = True,
     report.time_jumps, report.largest_gap_days = _jumps(times)
     if fmt == "a":
         activity, activity2, names = _labels_from_spans(cols["label"], cols["marker"], report)
-        resident = _residents_of(names)[activity]
+        owners = _residents_of(names)
+        resident, resident2 = owners[activity], owners[activity2]
     else:
         both, names = _encode(cols["label"] + cols["label2"], first=NO_ACTIVITY)
         activity, activity2 = both[:len(times)], both[len(times):]
         resident = np.asarray(cols["resident"], dtype=np.int8)
+        resident2 = np.asarray(cols["resident2"], dtype=np.int8)
     names, activity, activity2 = _named_by_id(names, activity, activity2, home, report)
-    return _assemble(times, cols, activity, activity2, resident, names, home, report)
+    same = (activity2 == activity) & (resident2 == resident)    # two ids named alike
+    activity2, resident2 = np.where(same, 0, activity2), np.where(same, 0, resident2)
+    return _assemble(times, cols, activity, activity2, resident, resident2, names, home, report)
 
 
-_RESIDENT_PREFIX = re.compile(r"^R(\d+)[_ ]")
+_RESIDENT_PREFIX = re.compile(r"^R([0-9]+)[_ ]")
 
 
 def _residents_of(names: Sequence[str]) -> np.ndarray:
     """Per activity name, the resident its ``R1_``/``R2 `` prefix names (0: none)."""
-    return np.array([int(m.group(1)) if (m := _RESIDENT_PREFIX.match(n)) else 0
-                     for n in names], dtype=np.int8)
+    owners = [int(m.group(1)) if (m := _RESIDENT_PREFIX.match(n)) else 0 for n in names]
+    return np.array([r if r <= MAX_RESIDENT else 0 for r in owners], dtype=np.int8)
 
 
 def _named_by_id(names, activity, activity2, home, report):
@@ -258,16 +267,17 @@ def detect_format(rows: Sequence[Sequence[str]], probe: int = 5000) -> str:
     counts = Counter(len(r) for r in sample)
     if any(len(r) >= 5 and r[-1].lower() in MARKERS for r in sample) or set(counts) == {4}:
         return "a"
-    tails = [len(r) - 4 for r in sample if len(r) > 4 and all(t.isdigit() for t in r[4:])]
-    if len(tails) > len(sample) / 2:
-        paired = sum(n % 2 == 0 for n in tails)
-        return "pairs" if paired > len(tails) / 2 else "ids"
     if counts.get(6, 0) + counts.get(7, 0) > 0:
         long_rows = [r for r in sample if len(r) >= 6]
-        state_in_3 = sum(_looks_like_state(r[3]) for r in long_rows)
-        state_in_4 = sum(_looks_like_state(r[4]) for r in long_rows)
-        if state_in_4 > state_in_3:
+        named = [sum(normalise_state(r[i]) in CANONICAL for r in long_rows) for i in (3, 4)]
+        if named[1] > named[0]:      # state names sit in the fifth field: a location first
             return "c"
+    tails = [len(r) - 4 for r in sample if len(r) > 4 and not _is_number(r[3])
+             and all(_DIGITS.fullmatch(t) for t in r[4:])]
+    if len(tails) > len(sample) / 2:
+        paired = sum(n % 2 == 0 for n in tails)
+        single = sum(n == 1 for n in tails)
+        return "pairs" if paired > single else "ids"
     return "b"
 
 
@@ -304,7 +314,7 @@ def attach_layout(events: EventLog, home: Home, on_unknown: str = "error",
                     line=events.line[keep], sensor_names=list(home.sensor_ids),
                     state_names=events.state_names, activity_names=events.activity_names,
                     numeric=numeric, report=events.report, resident=events.resident[keep],
-                    activity2=events.activity2[keep])
+                    activity2=events.activity2[keep], resident2=events.resident2[keep])
 
 
 def _usual_states(events: EventLog, home: Home) -> np.ndarray:
@@ -400,6 +410,14 @@ def _split(lines: Iterable[str]) -> tuple[list[list[str]], list[int]]:
     return rows, numbers
 
 
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+        return True
+    except ValueError:
+        return False
+
+
 def _looks_like_state(token: str) -> bool:
     if token.upper() in CANONICAL:
         return True
@@ -413,7 +431,7 @@ def _looks_like_state(token: str) -> bool:
 def _columns(rows, numbers, fmt, strict, source, report) -> dict:
     """Pick date/time/sensor/state/label(/marker) out of each row according to the format."""
     date, time_, sensor, state, label, marker, line = [], [], [], [], [], [], []
-    label2, resident = [], []
+    label2, resident, resident2 = [], [], []
     for fields, number in zip(rows, numbers):
         parsed = _fields(fields, fmt)
         if isinstance(parsed, str):
@@ -422,9 +440,14 @@ def _columns(rows, numbers, fmt, strict, source, report) -> dict:
                                      "fix the line or pass data.strict=false to skip bad lines")
             report.skipped[parsed] += 1
             continue
-        d, t, s, st, lab, mk, lab2, who = parsed
+        d, t, s, st, lab, mk, lab2, who, who2 = parsed
+        if fmt in ("pairs", "ids"):
+            step = 2 if fmt == "pairs" else 1
+            kept = 2 if lab2 else 1 if lab else 0
+            report.extra_annotations += len(set(zip(*[iter(fields[4:])] * step))) - kept
         label2.append(lab2)
         resident.append(who)
+        resident2.append(who2)
         date.append(d)
         time_.append(t)
         sensor.append(s)
@@ -436,47 +459,59 @@ def _columns(rows, numbers, fmt, strict, source, report) -> dict:
         raise LogFormatError(f"{source}: every line was malformed for format {fmt!r} "
                              f"({dict(report.skipped)}); check data.format")
     return {"date": date, "time": time_, "sensor": sensor, "state": state, "label": label,
-            "marker": marker, "label2": label2, "resident": resident,
+            "marker": marker, "label2": label2, "resident": resident, "resident2": resident2,
             "line": np.asarray(line, dtype=np.int64)}
 
 
 def _fields(f: list[str], fmt: str):
-    """One row -> (date, time, sensor, state, label, marker, second label, resident), or a
-    reason string if malformed."""
+    """One row -> (date, time, sensor, state, label, marker, second label, resident, second
+    label's resident), or a reason string if malformed."""
     n = len(f)
     if fmt == "c":
         if n < 5:
             return f"expected at least 5 fields for format c, got {n}"
-        return f[0], f[1], f[3], f[4], " ".join(f[5:]), "", "", 0
+        return f[0], f[1], f[3], f[4], " ".join(f[5:]), "", "", 0, 0
     if n < 4:
         return f"expected at least 4 fields (date time sensor state), got {n}"
     if fmt == "b":
-        return f[0], f[1], f[2], f[3], " ".join(f[4:]), "", "", 0
+        return f[0], f[1], f[2], f[3], " ".join(f[4:]), "", "", 0, 0
     if fmt in ("pairs", "ids"):
         return _numbered(f, fmt)
     if n == 4:
-        return f[0], f[1], f[2], f[3], "", "", "", 0
+        return f[0], f[1], f[2], f[3], "", "", "", 0, 0
     mark = f[-1].lower()
     if mark not in MARKERS or n < 6:
         return "annotation must read 'activity begin' or 'activity end'"
-    return f[0], f[1], f[2], f[3], " ".join(f[4:-1]), mark, "", 0
+    return f[0], f[1], f[2], f[3], " ".join(f[4:-1]), mark, "", 0, 0
+
+
+_DIGITS = re.compile(r"[0-9]+")
+MAX_RESIDENT = 99
 
 
 def _numbered(f: list[str], fmt: str):
     """Formats pairs and ids: the numbers after the state name the event's tasks (and, for
-    pairs, the resident of each); an event with none is unlabelled."""
+    pairs, the resident of each); an event with none is unlabelled. Of several, the first and
+    one more are kept (for pairs, another resident's where there is one); a third distinct
+    task is reported by the caller as a skipped annotation, never silently."""
     tail = f[4:]
-    if not all(t.isdigit() for t in tail):
+    if not all(_DIGITS.fullmatch(t) for t in tail):
         return f"task annotation must be whole numbers (format {fmt})"
     if fmt == "ids":
-        tasks, resident = tail, 0
+        pairs = [(0, str(int(t))) for t in tail]
     else:
         if len(tail) % 2:
             return "resident and task ids must come in pairs (format pairs)"
-        tasks, resident = tail[1::2], int(tail[0]) if tail else 0
-    distinct = list(dict.fromkeys(str(int(t)) for t in tasks))
-    return (f[0], f[1], f[2], f[3], distinct[0] if distinct else "", "",
-            distinct[1] if len(distinct) > 1 else "", resident)
+        pairs = [(int(r), str(int(t))) for r, t in zip(tail[0::2], tail[1::2])]
+        if any(not 1 <= r <= MAX_RESIDENT for r, _ in pairs):
+            return f"resident ids must lie in 1..{MAX_RESIDENT} (format pairs)"
+    pairs = list(dict.fromkeys(pairs))
+    if not pairs:
+        return f[0], f[1], f[2], f[3], "", "", "", 0, 0
+    first = pairs[0]
+    others = [p for p in pairs[1:] if p[1] != first[1] or p[0] != first[0]]
+    second = next((p for p in others if p[0] != first[0]), others[0] if others else (0, ""))
+    return f[0], f[1], f[2], f[3], first[1], "", second[1], first[0], second[0]
 
 
 def _parse_times(cols, strict, source, report) -> tuple[np.ndarray, dict]:
@@ -514,7 +549,7 @@ def _duplicates(times: np.ndarray, cols: dict) -> np.ndarray:
     seen = set()
     for i in candidates:
         key = (times[i], cols["sensor"][i], cols["state"][i], cols["label"][i],
-               cols["marker"][i], cols["label2"][i], cols["resident"][i])
+               cols["marker"][i], cols["label2"][i], cols["resident"][i], cols["resident2"][i])
         repeated[i] = key in seen
         seen.add(key)
     return repeated
@@ -571,6 +606,7 @@ def _labels_from_spans(labels, markers, report) -> tuple[np.ndarray, np.ndarray,
     names = [NO_ACTIVITY] + sorted({_normalise_label(label) for label, m in zip(labels, markers)
                                     if m})
     code = {name: i for i, name in enumerate(names)}
+    owner = _residents_of(names)
     marked = [i for i, m in enumerate(markers) if m]
     activity = np.zeros(n, dtype=np.int32)
     activity2 = np.zeros(n, dtype=np.int32)
@@ -593,16 +629,23 @@ def _labels_from_spans(labels, markers, report) -> tuple[np.ndarray, np.ndarray,
         stop = marked[k + 1] if k + 1 < len(marked) else n
         if open_spans:
             activity[i + 1:stop] = open_spans[-1]
-        beside = [a for a in open_spans if a != activity[i]]
-        if beside:
-            activity2[i] = beside[-1]
-        if len(open_spans) > 1:
-            activity2[i + 1:stop] = open_spans[-2]
+        ending = [act] if markers[i] == "end" and act != activity[i] else []
+        activity2[i] = _beside(open_spans + ending, activity[i], owner)
+        if open_spans:
+            activity2[i + 1:stop] = _beside(open_spans, open_spans[-1], owner)
     report.unclosed_spans += len(open_spans)
     return activity, activity2, names
 
 
-def _assemble(times, cols, activity, activity2, resident, activity_names, home,
+def _beside(open_spans: list[int], current: int, owner: np.ndarray) -> int:
+    """The span shown beside ``current``: the innermost open one of another resident, else the
+    innermost other one (0: none)."""
+    others = [a for a in open_spans if a != current]
+    theirs = [a for a in others if owner[a] != owner[current]]
+    return (theirs or others or [0])[-1]
+
+
+def _assemble(times, cols, activity, activity2, resident, resident2, activity_names, home,
               report) -> EventLog:
     sensor_codes, sensor_names = _encode(cols["sensor"])
     state_codes, state_names = _encode(cols["state"])
@@ -622,7 +665,8 @@ def _assemble(times, cols, activity, activity2, resident, activity_names, home,
                     line=cols["line"][keep], sensor_names=sensor_names,
                     state_names=[state_names[i] for i in used_states],
                     activity_names=activity_names, numeric=numeric, report=report,
-                    resident=resident[keep], activity2=activity2[keep])
+                    resident=resident[keep], activity2=activity2[keep],
+                    resident2=resident2[keep])
 
 
 def _to_float(token: str) -> float:

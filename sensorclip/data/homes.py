@@ -327,7 +327,8 @@ def _parse_common(raw, labels: Mapping[str, str], fail) -> dict[str, str]:
 def _parse_activity_ids(raw, fail) -> dict[str, str]:
     """``{1: Fill_medication_dispenser, ...}``: whole-number ids to label names."""
     if not isinstance(raw, dict) or not all(
-            str(k).strip().isdigit() and isinstance(v, str) and v.strip() for k, v in raw.items()):
+            re.fullmatch(r"[0-9]+", str(k).strip()) and isinstance(v, str) and v.strip()
+            for k, v in raw.items()):
         raise fail("activity_ids", "must map whole-number task ids to activity label names")
     return {str(int(str(k).strip())): v.strip() for k, v in raw.items()}
 

@@ -2,10 +2,10 @@
 
 A log with two residents gives each event the resident who caused it and, where two tasks
 overlap, a second activity (``sensorclip.data.casas``). A window then has one label per resident:
-the majority of that resident's labels over the window's events (an event of resident r carries
-r's activity; an event of the other resident that also carries a second activity lends that
-activity to r, since a two-task event belongs to both residents' tasks). Windows where a
-resident has no labelled event are left out of that resident's score.
+the majority of that resident's labels over the window's events (an event carries resident r's
+label when r caused it, or when its second activity is r's: a two-pair event, or a span of r's
+open beside another resident's). Windows where a resident has no labelled event are left out
+of that resident's score.
 
 - **per resident**: a method's predictions against resident r's window labels;
 - **either**: a prediction is right when it names the window's label or either resident's, the
@@ -28,11 +28,11 @@ def residents_of(resident: np.ndarray) -> list[int]:
 
 
 def event_labels_of(who: int, activity: np.ndarray, activity2: np.ndarray,
-                    resident: np.ndarray) -> np.ndarray:
+                    resident: np.ndarray, resident2: np.ndarray) -> np.ndarray:
     """Per event, resident ``who``'s label (``NONE`` where the event says nothing of them)."""
     own = resident == who
-    lent = (resident > 0) & ~own & (activity2 > 0)
-    return np.where(own, activity, np.where(lent, activity2, NONE)).astype(np.int64)
+    second = (resident2 == who) & (activity2 > 0)
+    return np.where(own, activity, np.where(second, activity2, NONE)).astype(np.int64)
 
 
 def window_majority(labels: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
@@ -49,12 +49,12 @@ def window_majority(labels: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
 
 
 def resident_window_labels(starts: np.ndarray, lengths: np.ndarray, activity: np.ndarray,
-                           activity2: np.ndarray, resident: np.ndarray,
+                           activity2: np.ndarray, resident: np.ndarray, resident2: np.ndarray,
                            n_labels: int) -> dict[int, np.ndarray]:
     """{resident: label per window (``NONE`` where they have none)} for every named resident."""
-    return {who: window_majority(event_labels_of(who, activity, activity2, resident), starts,
-                                 lengths, n_labels)
-            for who in residents_of(resident)}
+    return {who: window_majority(event_labels_of(who, activity, activity2, resident, resident2),
+                                 starts, lengths, n_labels)
+            for who in residents_of(np.concatenate([resident, resident2]))}
 
 
 def either_correct(predicted: np.ndarray, window_label: np.ndarray,

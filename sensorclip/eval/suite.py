@@ -250,8 +250,9 @@ def _per_resident(prep, truth, predicted, days, config, metrics) -> None:
     either resident's activity (``either_*_accuracy``)."""
     n = len(prep.fine_names)
     test = prep.windows.of_split("test")
+    resident2 = prep.resident2 if prep.resident2 is not None else np.zeros_like(prep.resident)
     per_resident = resident_window_labels(test.start, test.length, prep.activity,
-                                          prep.activity2, prep.resident, n)
+                                          prep.activity2, prep.resident, resident2, n)
     scored = predicted.get("zeroshot_scored", np.ones(len(truth), dtype=bool))
     methods = {name: (values, np.ones(len(truth), dtype=bool)) for name, values in
                predicted.items() if name in ("linear_probe", "untrained_linear_probe", "bag")}
