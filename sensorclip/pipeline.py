@@ -154,10 +154,7 @@ def stage_log(data: DataConfig, home: Home, cache: Cache) -> tuple[Path, Path | 
 def _log_file(path: Path) -> Path:
     """The user's log, refused early when it is not a regular file (a pipe would block)."""
     if path.is_dir():
-        if not any(p.is_file() for p in path.glob("*.txt")):
-            raise SensorClipError(f"data.raw_path={path} is a directory with no *.txt session "
-                                  "file; point it at the log file in it (a CASAS data set's "
-                                  "'data' file) or at a folder of session files")
+        casas.session_files(path)          # refuses a folder without session files
         return path
     if path.exists() and not path.is_file():
         raise SensorClipError(f"data.raw_path={path} is not a regular file (a pipe or a device); "

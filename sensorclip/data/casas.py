@@ -170,8 +170,9 @@ def session_files(folder: Path) -> list[Path]:
                    key=lambda p: [int(part) if part.isdigit() else part.lower()
                                   for part in re.split(r"(\d+)", p.name)])
     if not files:
-        raise LogFormatError(f"{folder} is a folder with no *.txt session file; point "
-                             "data.raw_path at the log file, or at a folder of session files")
+        raise LogFormatError(f"data.raw_path={folder} is a directory with no *.txt session "
+                             "file; point it at the log file in it (a CASAS data set's 'data' "
+                             "file) or at a folder of session files")
     return files
 
 
@@ -242,7 +243,7 @@ def _residents_of(names: Sequence[str]) -> np.ndarray:
 def _named_by_id(names, activity, activity2, home, report):
     """Logs that annotate by task number: the layout's ``activity_ids`` name each number
     (an unknown number keeps its number and is counted)."""
-    ids = getattr(home, "activity_ids", None) or {}
+    ids = home.activity_ids if home is not None else {}
     if not ids:
         return names, activity, activity2
     unknown = sorted({n for n in names[1:] if n not in ids})
@@ -272,7 +273,7 @@ def detect_format(rows: Sequence[Sequence[str]], probe: int = 5000) -> str:
         named = [sum(normalise_state(r[i]) in CANONICAL for r in long_rows) for i in (3, 4)]
         if named[1] > named[0]:      # state names sit in the fifth field: a location first
             return "c"
-    tails = [len(r) - 4 for r in sample if len(r) > 4 and not _is_number(r[3])
+    tails = [len(r) - 4 for r in sample if len(r) > 4 and np.isnan(_to_float(r[3]))
              and all(_DIGITS.fullmatch(t) for t in r[4:])]
     if len(tails) > len(sample) / 2:
         paired = sum(n % 2 == 0 for n in tails)
@@ -410,24 +411,6 @@ def _split(lines: Iterable[str]) -> tuple[list[list[str]], list[int]]:
     return rows, numbers
 
 
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-        return True
-    except ValueError:
-        return False
-
-
-def _looks_like_state(token: str) -> bool:
-    if token.upper() in CANONICAL:
-        return True
-    try:
-        float(token)
-        return True
-    except ValueError:
-        return False
-
-
 def _columns(rows, numbers, fmt, strict, source, report) -> dict:
     """Pick date/time/sensor/state/label(/marker) out of each row according to the format."""
     date, time_, sensor, state, label, marker, line = [], [], [], [], [], [], []
@@ -440,11 +423,8 @@ def _columns(rows, numbers, fmt, strict, source, report) -> dict:
                                      "fix the line or pass data.strict=false to skip bad lines")
             report.skipped[parsed] += 1
             continue
-        d, t, s, st, lab, mk, lab2, who, who2 = parsed
-        if fmt in ("pairs", "ids"):
-            step = 2 if fmt == "pairs" else 1
-            kept = 2 if lab2 else 1 if lab else 0
-            report.extra_annotations += len(set(zip(*[iter(fields[4:])] * step))) - kept
+        d, t, s, st, lab, mk, lab2, who, who2, extra = parsed
+        report.extra_annotations += extra
         label2.append(lab2)
         resident.append(who)
         resident2.append(who2)
@@ -465,24 +445,24 @@ def _columns(rows, numbers, fmt, strict, source, report) -> dict:
 
 def _fields(f: list[str], fmt: str):
     """One row -> (date, time, sensor, state, label, marker, second label, resident, second
-    label's resident), or a reason string if malformed."""
+    label's resident, annotations beyond the two kept), or a reason string if malformed."""
     n = len(f)
     if fmt == "c":
         if n < 5:
             return f"expected at least 5 fields for format c, got {n}"
-        return f[0], f[1], f[3], f[4], " ".join(f[5:]), "", "", 0, 0
+        return f[0], f[1], f[3], f[4], " ".join(f[5:]), "", "", 0, 0, 0
     if n < 4:
         return f"expected at least 4 fields (date time sensor state), got {n}"
     if fmt == "b":
-        return f[0], f[1], f[2], f[3], " ".join(f[4:]), "", "", 0, 0
+        return f[0], f[1], f[2], f[3], " ".join(f[4:]), "", "", 0, 0, 0
     if fmt in ("pairs", "ids"):
         return _numbered(f, fmt)
     if n == 4:
-        return f[0], f[1], f[2], f[3], "", "", "", 0, 0
+        return f[0], f[1], f[2], f[3], "", "", "", 0, 0, 0
     mark = f[-1].lower()
     if mark not in MARKERS or n < 6:
         return "annotation must read 'activity begin' or 'activity end'"
-    return f[0], f[1], f[2], f[3], " ".join(f[4:-1]), mark, "", 0, 0
+    return f[0], f[1], f[2], f[3], " ".join(f[4:-1]), mark, "", 0, 0, 0
 
 
 _DIGITS = re.compile(r"[0-9]+")
@@ -492,8 +472,8 @@ MAX_RESIDENT = 99
 def _numbered(f: list[str], fmt: str):
     """Formats pairs and ids: the numbers after the state name the event's tasks (and, for
     pairs, the resident of each); an event with none is unlabelled. Of several, the first and
-    one more are kept (for pairs, another resident's where there is one); a third distinct
-    task is reported by the caller as a skipped annotation, never silently."""
+    one more are kept (for pairs, another resident's where there is one); the number of the
+    others is returned, for the report's ``extra_annotations``."""
     tail = f[4:]
     if not all(_DIGITS.fullmatch(t) for t in tail):
         return f"task annotation must be whole numbers (format {fmt})"
@@ -507,11 +487,12 @@ def _numbered(f: list[str], fmt: str):
             return f"resident ids must lie in 1..{MAX_RESIDENT} (format pairs)"
     pairs = list(dict.fromkeys(pairs))
     if not pairs:
-        return f[0], f[1], f[2], f[3], "", "", "", 0, 0
+        return f[0], f[1], f[2], f[3], "", "", "", 0, 0, 0
     first = pairs[0]
     others = [p for p in pairs[1:] if p[1] != first[1] or p[0] != first[0]]
     second = next((p for p in others if p[0] != first[0]), others[0] if others else (0, ""))
-    return f[0], f[1], f[2], f[3], first[1], "", second[1], first[0], second[0]
+    extra = len(pairs) - (2 if second[1] else 1)
+    return f[0], f[1], f[2], f[3], first[1], "", second[1], first[0], second[0], extra
 
 
 def _parse_times(cols, strict, source, report) -> tuple[np.ndarray, dict]:

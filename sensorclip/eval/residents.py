@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sensorclip.data.windows import expand
+
 NONE = -1
 
 
@@ -38,9 +40,7 @@ def event_labels_of(who: int, activity: np.ndarray, activity2: np.ndarray,
 def window_majority(labels: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
                     n_labels: int) -> np.ndarray:
     """Most frequent non-``NONE`` label per window (ties -> lowest), ``NONE`` if there is none."""
-    owner = np.repeat(np.arange(len(starts)), lengths)
-    index = np.concatenate([np.arange(s, s + n) for s, n in zip(starts, lengths)]) \
-        if len(starts) else np.zeros(0, dtype=np.int64)
+    owner, index = expand(starts, lengths)
     values = labels[index]
     keep = values != NONE
     counts = np.bincount(owner[keep] * n_labels + values[keep],
