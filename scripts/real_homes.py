@@ -16,7 +16,10 @@ Single-home runs are ordinary ``python -m sensorclip.train data=HOME data.raw_pa
 and the protocol (day-shuffled or chronological split, fixed-length or presegmented windows,
 background windows in or out). Choices read validation scores only. Transfer rows are ``python
 -m sensorclip.evaluate ckpt_path=RUN data=HOME`` for the pretraining runs of
-``scripts/transfer_study.py``, at the common vocabulary's level.
+``scripts/transfer_study.py``, at the common vocabulary's level. With two real logs or more,
+the real-to-real matrix: for each real home as the target, ``experiment=pretrain`` on the other
+real homes (``outputs/real_homes/real_to_real/<target>/<sources>``), once without and once with
+generated homes among the sources (``MATRIX_SOURCES``), then the same cross-home evaluation.
 """
 
 from __future__ import annotations
@@ -59,6 +62,10 @@ STUDIES = {
                                                   "windows.include_no_activity=true"]},
 }
 PRETRAINED = ("text/n16", "text/n32", "tiny/n16")
+# The real-to-real matrix's sources besides the other real homes: none, and four generated homes
+# (a few more minutes of pretraining each on 2 CPU cores; 16 would be half an hour per target).
+MATRIX_SOURCES = {"real": [], "real+4 generated": ["generated:0-3"]}
+MATRIX_MODEL = "text"
 
 
 def find_logs(data_root: Path, given: dict[str, Path]) -> dict[str, Path]:
@@ -103,11 +110,43 @@ def transfer(logs: dict[str, Path], root: Path, report_only: bool) -> dict:
     return out
 
 
-def single_home(logs: dict[str, Path], root: Path, report_only: bool) -> list[str]:
+def real_to_real(logs: dict[str, Path], root: Path, report_only: bool) -> dict:
+    """(target, model, sources) -> metrics of an encoder pretrained on the other real homes
+    (with or without generated ones) and evaluated on ``target``, which it never saw."""
+    out = {}
+    if len(logs) < 2:
+        return out
+    for target, path in logs.items():
+        sources = [f"{home}={source}" for home, source in logs.items() if home != target]
+        for label, extra in MATRIX_SOURCES.items():
+            run = root / "real_to_real" / target / label.replace(" ", "_").replace("+", "plus_")
+            if not (run / "metrics.json").is_file():
+                if report_only:
+                    continue
+                print(f"== real-to-real: {' + '.join(sources + extra)} -> {target}", flush=True)
+                pretrain_on(sources + extra, run)
+            out[(target, MATRIX_MODEL, label)] = transfer_study.evaluated(
+                run, target_data(target, path))
+    return out
+
+
+def pretrain_on(homes: list[str], run: Path) -> None:
+    listed = ",".join(f'"{home}"' for home in homes)
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=[
+            "experiment=pretrain", f"model={MATRIX_MODEL}", f"data.homes=[{listed}]",
+            f"paths.output_dir={run}", "callbacks.progress_bar=null"])
+    transfer_study.train(cfg)
+
+
+def single_home(logs: dict[str, Path], root: Path, report_only: bool,
+                studies: list[str]) -> list[str]:
     sections = []
     for home, path in logs.items():
         results.HOMES[home] = [f"data={home}", f"data.raw_path={path}"]
     for study, options in STUDIES.items():
+        if study not in studies:
+            continue
         found = {}
         for home in logs:
             found[home] = {}
@@ -133,6 +172,9 @@ def main() -> None:
     parser.add_argument("--pretrained-root", type=Path,
                         default=REPO / "outputs" / "transfer_study")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "real-homes.md")
+    parser.add_argument("--studies", nargs="+", choices=list(STUDIES), default=list(STUDIES))
+    parser.add_argument("--no-matrix", action="store_true",
+                        help="skip the real-to-real transfer matrix")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
     given = {}
@@ -146,17 +188,22 @@ def main() -> None:
     if args.homes:
         logs = {h: p for h, p in logs.items() if h in args.homes}
     print("real logs: " + ", ".join(f"{h} ({p})" for h, p in logs.items()), flush=True)
-    sections = single_home(logs, args.root, args.report_only)
+    sections = single_home(logs, args.root, args.report_only, args.studies)
     moved = transfer(logs, args.pretrained_root, args.report_only)
-    write_report(args.out, logs, sections, moved)
+    matrix = {} if args.no_matrix else real_to_real(logs, args.root, args.report_only)
+    write_report(args.out, logs, sections, moved, matrix)
 
 
-def write_report(out: Path, logs: dict[str, Path], sections: list[str], moved: dict) -> None:
+def write_report(out: Path, logs: dict[str, Path], sections: list[str], moved: dict,
+                 matrix: dict) -> None:
     lines = [HEADER, "Homes measured: " + ", ".join(sorted(logs)) + ".", "",
              "## One real home, its own labels", "", *sections]
     if moved:
         lines += ["## Pretrained on generated homes, measured on a real one", "",
                   *transfer_study.rows(moved), ""]
+    if matrix:
+        lines += ["## Real to real: pretrained on the other real homes", "",
+                  *transfer_study.rows(matrix, column="sources"), ""]
     transfer_study.write_keeping_notes(out, lines, "(Sources, checks and findings.)")
     print(f"wrote {out}")
 
@@ -167,7 +214,8 @@ Generated above the marker by `python scripts/real_homes.py` (`make real-homes`)
 logs found under `data/real/` (never committed). Each study changes one factor of the default
 configuration on each real home; choices read validation scores only; test figures stand beside
 the untrained encoder, the bag of events and keyword overlap, with 95% intervals over test days.
-The transfer table is the one of docs/transfer.md, with real homes as targets.
+The transfer tables are the one of docs/transfer.md, with real homes as targets: pretrained on
+generated homes, and (real to real) on the other real homes, with and without generated ones.
 """
 
 

@@ -97,12 +97,14 @@ def _value(m: dict, key: str) -> str:
     return "–" if m.get(key) is None else f"{m[key]:.3f}"
 
 
-def rows(results: dict) -> list[str]:
-    lines = ["| target | model | N | zero-shot | keyword | agnostic bag | caption oracle | "
+def rows(results: dict, column: str = "N") -> list[str]:
+    """One row per (target, model, third key) -- the pretraining size N, or the ``column``
+    that takes its place."""
+    lines = [f"| target | model | {column} | zero-shot | keyword | agnostic bag | caption oracle | "
              "zero-shot - agnostic bag | zero-shot - keyword | 5-shot | 5-shot bag | "
              "5-shot - bag | 5-shot - untrained |", "|" + "---|" * 13]
     for (target, model, size), m in sorted(results.items(), key=lambda kv: (
-            kv[0][0], kv[0][1], kv[0][2])):
+            kv[0][0], kv[0][1], str(kv[0][2]).zfill(8))):
         lines.append(
             f"| {target} | {model} | {size} | {_value(m, 'common_zeroshot_macro_f1')} | "
             f"{_value(m, 'common_keyword_zeroshot_macro_f1')} | "

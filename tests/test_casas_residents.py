@@ -140,6 +140,18 @@ def test_a_folder_is_read_as_its_session_files_in_natural_order(tmp_path):
         read_casas(empty)
 
 
+def test_a_bad_line_in_a_folder_is_named_by_its_session_file_and_own_line(tmp_path):
+    folder = tmp_path / "adlmr"
+    folder.mkdir()
+    (folder / "P1.txt").write_text("\n".join(PAIRS[:3]) + "\n")
+    (folder / "P2.txt").write_text("\n".join([PAIRS[0], "", PAIRS[6]]) + "\n")
+    with pytest.raises(LogFormatError, match=r"P2\.txt:3: task annotation must be whole"):
+        read_casas(folder, fmt="pairs")
+    (folder / "P2.txt").write_text(PAIRS[0].replace("14:28", "14.28") + "\n")
+    with pytest.raises(LogFormatError, match=r"P2\.txt:1: bad timestamp"):
+        read_casas(folder, fmt="pairs")
+
+
 def test_odd_states_are_dropped_and_counted_when_not_strict():
     home = load_home("adlmr")
     events = parse_lines(["2008-12-09\t08:24:25\tD12\tOPENv 2 2",

@@ -53,7 +53,7 @@ import warnings
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -157,11 +157,27 @@ def read_casas(path: str | Path, fmt: str = "auto", strict: bool = True,
     formats and span rules."""
     path = Path(path)
     files = session_files(path) if path.is_dir() else [path]
-    lines = [line for file in files for line in _read_lines(file)]
+    per_file = [_read_lines(file) for file in files]
+    counts = [len(file_lines) for file_lines in per_file]
+    lines = [line for file_lines in per_file for line in file_lines]
+    del per_file
+    where = _file_and_line(files, counts) if len(files) > 1 else None
     events = parse_lines(lines, fmt=fmt, strict=strict, source=str(path), home=home,
-                         duplicates=duplicates)
+                         duplicates=duplicates, where=where)
     events.report.files = len(files)
     return events
+
+
+def _file_and_line(files: list[Path], counts: list[int]) -> Callable[[int], str]:
+    """Line ``n`` of the joined session files -> ``FILE:LINE``, so a message about a folder
+    names the line a user can open."""
+    ends = np.cumsum(counts)
+
+    def where(number: int) -> str:
+        index = int(np.searchsorted(ends, number))       # first file whose end reaches it
+        before = int(ends[index - 1]) if index else 0
+        return f"{files[index]}:{number - before}"
+    return where
 
 
 def session_files(folder: Path) -> list[Path]:
@@ -191,7 +207,10 @@ DUPLICATES = ("keep", "drop")
 
 def parse_lines(lines: Sequence[str], fmt: str = "auto", strict: bool = True,
                 source: str = "<lines>", home: Home | None = None,
-                duplicates: str = "keep") -> EventLog:
+                duplicates: str = "keep",
+                where: Callable[[int], str] | None = None) -> EventLog:
+    """``where`` names line ``n`` in messages (default ``source:n``; a folder's reader gives the
+    session file and its own line)."""
     if duplicates not in DUPLICATES:
         raise ValueError(f"duplicates must be one of {DUPLICATES}")
     rows, numbers = _split(lines)
@@ -203,9 +222,10 @@ def parse_lines(lines: Sequence[str], fmt: str = "auto", strict: bool = True,
         raise LogFormatError(f"unknown log format {fmt!r}; use auto, {', '.join(FORMATS)}")
     report = ParseReport(source=source, format=fmt, lines=len(lines))
     del lines                   # memory: a row list per line outweighs the columns (4.3M lines)
-    cols = _columns(rows, numbers, fmt, strict, source, report)
+    where = where or (lambda number: f"{source}:{number}")
+    cols = _columns(rows, numbers, fmt, strict, source, report, where)
     del rows, numbers
-    times, cols = _parse_times(cols, strict, source, report)
+    times, cols = _parse_times(cols, strict, report, where)
     order = np.argsort(times, kind="stable")
     report.out_of_order = int(np.count_nonzero(np.diff(times) < np.timedelta64(0, "us")))
     cols = _take(cols, order)
@@ -411,7 +431,7 @@ def _split(lines: Iterable[str]) -> tuple[list[list[str]], list[int]]:
     return rows, numbers
 
 
-def _columns(rows, numbers, fmt, strict, source, report) -> dict:
+def _columns(rows, numbers, fmt, strict, source, report, where) -> dict:
     """Pick date/time/sensor/state/label(/marker) out of each row according to the format."""
     date, time_, sensor, state, label, marker, line = [], [], [], [], [], [], []
     label2, resident, resident2 = [], [], []
@@ -419,7 +439,7 @@ def _columns(rows, numbers, fmt, strict, source, report) -> dict:
         parsed = _fields(fields, fmt)
         if isinstance(parsed, str):
             if strict:
-                raise LogFormatError(f"{source}:{number}: {parsed}: {' '.join(fields)!r}; "
+                raise LogFormatError(f"{where(number)}: {parsed}: {' '.join(fields)!r}; "
                                      "fix the line or pass data.strict=false to skip bad lines")
             report.skipped[parsed] += 1
             continue
@@ -495,7 +515,7 @@ def _numbered(f: list[str], fmt: str):
     return f[0], f[1], f[2], f[3], first[1], "", second[1], first[0], second[0], extra
 
 
-def _parse_times(cols, strict, source, report) -> tuple[np.ndarray, dict]:
+def _parse_times(cols, strict, report, where) -> tuple[np.ndarray, dict]:
     """Timestamps of every row; bad ones fail (strict) or drop their row from ``cols``."""
     dates, times = cols["date"], cols["time"]
     stamps = [d + " " + t for d, t in zip(dates, times)]
@@ -513,7 +533,8 @@ def _parse_times(cols, strict, source, report) -> tuple[np.ndarray, dict]:
         return parsed, cols
     first = int(np.flatnonzero(bad)[0])
     if strict:
-        raise LogFormatError(f"{source}:{cols['line'][first]}: bad timestamp {stamps[first]!r}; "
+        line = where(int(cols["line"][first]))
+        raise LogFormatError(f"{line}: bad timestamp {stamps[first]!r}; "
                              "expected YYYY-MM-DD HH:MM:SS[.ffffff] (or data.strict=false)")
     report.skipped["bad timestamp"] += int(bad.sum())
     keep = ~bad
