@@ -49,6 +49,13 @@ REFERENCES = [f"chance_recall@{k}" for k in (1, 5, 10)] + [
     # the demo layout maps its labels into the common vocabulary: scored at that level too
     "common_zeroshot_macro_f1", "common_keyword_zeroshot_macro_f1",
     "caption_oracle_zeroshot_macro_f1", "delta_common_zeroshot_macro_f1_vs_caption_oracle_ci95"]
+# few-shot from the text (sensorclip.eval.adapt): k = 0 is zero-shot; each k beside the plain
+# probe, the untrained encoder and the bag of events fit on the same shots
+REFERENCES += ["fewshot_text_init_0_macro_f1"] + [
+    f"fewshot_text_init_{k}_{who}macro_f1" for k in (1, 5, 10, 25)
+    for who in ("", "probe_", "untrained_", "bag_")] + [
+    f"delta_fewshot_text_init_{k}_macro_f1_vs_{ref}{ci}" for k in (1, 5, 10, 25)
+    for ref in ("probe", "untrained", "bag") for ci in ("", "_ci95")]
 
 
 def test_classification_metrics_by_hand_and_against_sklearn():
@@ -176,6 +183,9 @@ def test_training_writes_every_required_metric_and_figure(trained_run):
     assert saved["delta_fewshot_5_macro_f1_vs_bag"] == pytest.approx(mean_gap)
     untrained_gap = saved["fewshot_5_macro_f1"] - saved["untrained_fewshot_5_macro_f1"]
     assert saved["delta_fewshot_5_macro_f1_vs_untrained"] == pytest.approx(untrained_gap)
+    assert saved["fewshot_text_init_0_macro_f1"] == saved["zeroshot_macro_f1"]
+    text_gap = saved["fewshot_text_init_5_macro_f1"] - saved["fewshot_text_init_5_bag_macro_f1"]
+    assert saved["delta_fewshot_text_init_5_macro_f1_vs_bag"] == pytest.approx(text_gap)
     assert "agnostic_bag_macro_f1" not in saved          # only across homes
     for figure in ("confusion_zeroshot.png", "confusion_probe.png", "embedding_map.png",
                    "recall_per_class.png", "retrieval_examples.md"):

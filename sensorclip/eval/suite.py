@@ -36,9 +36,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sensorclip.config import EvalConfig, TextEncoderConfig
 from sensorclip.data.captions import build_phrasebook, home_labels
 from sensorclip.data.windows import SPLITS
-from sensorclip.eval import transfer
+from sensorclip.eval import adapt, transfer
 from sensorclip.eval.classification import classification_metrics, confusion
 from sensorclip.eval.probe import (
+    FEW_SHOT_C,
     few_shot_draw,
     fit_probe,
     majority_label,
@@ -154,6 +155,7 @@ def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
         predictions[level] = {"names": names}
         zero = _zero_shot(model, encoder, descriptions, names, emb, level, prep, days, config,
                           prefix, metrics)
+        text_start = {key: zero.pop(key) for key in ("prototypes", "candidates")}
         predictions[level].update(zero)
         fitted = None if level == "fine" else (predictions["fine"], prep.coarse_of_fine)
         probes = _probes(emb, untrained_emb, bags, truth, len(names), days, config, prefix,
@@ -161,6 +163,10 @@ def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
         predictions[level].update(probes)
         if level == "fine" and references:
             _few_shot(emb, untrained_emb, bags, truth, len(names), days, config, metrics)
+        if level == "fine":
+            _text_initialised(emb, untrained_emb, bags, truth, zero["zeroshot_scored"],
+                              text_start, float(model.loss_fn.scale), days, len(names), config,
+                              metrics)
     if prep.home.common:
         _common_level(model, encoder, emb, prep, days, config, metrics, book, sources)
     if prep.resident is not None and residents_of(prep.resident):
@@ -197,7 +203,8 @@ def _zero_shot(model, encoder, descriptions, names, emb, level, prep, days, conf
     zero = nearest(test["sensor"][scored] @ prototypes.T, candidates)
     metrics.update(classification_metrics(truth, zero, n, f"{prefix}zeroshot_"))
     metrics[f"{prefix}zeroshot_excluded_windows"] = int((~scored).sum())
-    out = {"zeroshot": zero, "zeroshot_scored": scored}
+    out = {"zeroshot": zero, "zeroshot_scored": scored, "prototypes": prototypes,
+           "candidates": candidates}
     if config.references:
         test_windows = np.flatnonzero(prep.windows.split == SPLITS.index("test"))[scored]
         captions = [[prep.captions.texts[k] for k in prep.captions.index[w]]
@@ -224,6 +231,7 @@ def _common_level(model, encoder, emb, prep, days, config, metrics, book, source
                     for texts in transfer.common_descriptions()]
     zero = _zero_shot(model, encoder, descriptions, names, emb, "common", prep, days, config,
                       "common_", metrics, allowed)
+    del zero["prototypes"], zero["candidates"]
     scored, candidates = zero["zeroshot_scored"], allowed
     truth, scored_days = emb["test"]["common"][scored], days[scored]
     if not config.references:
@@ -352,6 +360,52 @@ def _few_shot(emb, untrained_emb, bags, truth, n, days, config, metrics) -> None
         warnings.warn(f"{stopped} few-shot probe fits stopped at the solver's iteration limit "
                       "(few labelled windows are often separable); their scores are used as "
                       "they stand", stacklevel=2)
+
+
+def _text_initialised(emb, untrained_emb, bags, truth, scored, start, scale, days, n, config,
+                      metrics) -> None:
+    """k-shot adaptation that starts at the zero-shot prototypes (``sensorclip.eval.adapt``),
+    at k = 0 (zero-shot itself) and every ``eval.fewshot_k``: ``fewshot_text_init_{k}_*``.
+    Scored where zero-shot is (windows of a named activity, among those activities), beside the
+    plain probe, the untrained encoder's probe and the bag of events fit on the same shots of
+    the same draws (``..._probe_``, ``..._untrained_``, ``..._bag_``), each difference with an
+    interval over test days and draws."""
+    candidates = start["candidates"]
+    if len(candidates) < 2:
+        return
+    train_y, test_y = truth["train"], truth["test"][scored]
+    test_days = days[scored]
+    x = {split: emb[split]["sensor"] for split in ("train", "test")}
+    references = {"probe": probe_inputs(emb, config)}
+    if untrained_emb is not None:
+        references["untrained"] = probe_inputs(untrained_emb, config)
+    if bags is not None:
+        references["bag"] = bags
+    for k in (0, *config.fewshot_k):
+        draws = [adapt.shots_among(train_y, candidates, k, draw, config.seed)
+                 for draw in range(config.fewshot_draws if k else 1)]
+        predicted = {"": [adapt.predict(x["test"][scored], adapt.text_initialised_weights(
+            start["prototypes"], x["train"][shots], train_y[shots], candidates, scale,
+            config.fewshot_text_anchor), candidates) for shots in draws]}
+        if k:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                for name, source in references.items():
+                    predicted[f"{name}_"] = [
+                        fit_probe(source["train"][shots], train_y[shots], source["val"],
+                                  truth["val"], n, grid=(FEW_SHOT_C,), seed=config.seed,
+                                  warn=False).predict(source["test"][scored])
+                        for shots in draws if len(np.unique(train_y[shots])) > 1]
+        for tag, runs in predicted.items():
+            scores = [macro_f1(test_y, p, n) for p in runs]
+            metrics[f"fewshot_text_init_{k}_{tag}macro_f1"] = \
+                float(np.mean(scores)) if scores else None
+        for tag in references:
+            if predicted.get(f"{tag}_") and len(predicted[f"{tag}_"]) == len(predicted[""]):
+                key = f"delta_fewshot_text_init_{k}_macro_f1_vs_{tag}"
+                metrics[key], metrics[f"{key}_ci95"] = paired_bootstrap_draws(
+                    test_y, predicted[""], predicted[f"{tag}_"], test_days, n,
+                    resamples=config.bootstrap_resamples, seed=config.seed)
 
 
 def few_shot_predictions(x, truth, n, k, config) -> list[np.ndarray]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -94,8 +95,7 @@ def evidence_table(metrics: Mapping[str, Any]) -> Table:
     for key, label in COMMON_DELTAS:
         if key in metrics:
             table.add_row("common", label, *_difference(metrics, key))
-    for k in sorted(int(key.split("_")[1]) for key in metrics
-                    if key.startswith("fewshot_") and key.endswith("_macro_f1")):
+    for k in _shots(metrics, FEW_SHOT):
         ours, bag = metrics[f"fewshot_{k}_macro_f1"], metrics.get(f"bag_fewshot_{k}_macro_f1")
         if ours is None or bag is None:
             continue
@@ -112,7 +112,25 @@ def evidence_table(metrics: Mapping[str, Any]) -> Table:
             sd = metrics[f"fewshot_{k}_macro_f1_sd"]
             table.add_row("fine", label, f"{ours - bag:+.3f}", f"(sd over draws {sd:.3f})",
                           "no interval")
+    for k in _shots(metrics, TEXT_INIT):
+        ours = metrics[f"fewshot_text_init_{k}_macro_f1"]
+        for tag, name in (("probe", "plain probe"), ("untrained", "untrained encoder"),
+                          ("bag", "bag of events")):
+            key = f"delta_fewshot_text_init_{k}_macro_f1_vs_{tag}"
+            if key in metrics:
+                theirs = metrics[f"fewshot_text_init_{k}_{tag}_macro_f1"]
+                table.add_row("fine", f"{k}-shot from the text - {name} ({ours:.3f} vs "
+                                      f"{theirs:.3f})", *_difference(metrics, key))
     return table
+
+
+FEW_SHOT = re.compile(r"^fewshot_(\d+)_macro_f1$")
+TEXT_INIT = re.compile(r"^fewshot_text_init_(\d+)_macro_f1$")
+
+
+def _shots(metrics: Mapping[str, Any], pattern: re.Pattern) -> list[int]:
+    """The k of every few-shot figure the pattern names, in order."""
+    return sorted(int(m.group(1)) for key in metrics if (m := pattern.match(key)))
 
 
 def _difference(metrics: Mapping[str, Any], key: str) -> tuple[str, str, str]:
