@@ -100,21 +100,25 @@ def _value(m: dict, key: str) -> str:
 def rows(results: dict, column: str = "N") -> list[str]:
     """One row per (target, model, third key) -- the pretraining size N, or the ``column``
     that takes its place."""
-    lines = [f"| target | model | {column} | zero-shot | keyword | agnostic bag | caption oracle | "
-             "zero-shot - agnostic bag | zero-shot - keyword | 5-shot | 5-shot bag | "
-             "5-shot - bag | 5-shot - untrained |", "|" + "---|" * 13]
+    lines = [f"| target | model | {column} | zero-shot | keyword | agnostic bag | sentence ref | "
+             "caption oracle | zero-shot - agnostic bag | zero-shot - sentence ref | "
+             "zero-shot - keyword | 5-shot | 5-shot bag | 5-shot - bag | 5-shot - untrained | "
+             "5-shot from text - bag |", "|" + "---|" * 16]
     for (target, model, size), m in sorted(results.items(), key=lambda kv: (
             kv[0][0], kv[0][1], str(kv[0][2]).zfill(8))):
         lines.append(
             f"| {target} | {model} | {size} | {_value(m, 'common_zeroshot_macro_f1')} | "
             f"{_value(m, 'common_keyword_zeroshot_macro_f1')} | "
             f"{_value(m, 'agnostic_bag_macro_f1')} | "
+            f"{_value(m, 'sentence_ref_meanmax_macro_f1')} | "
             f"{_value(m, 'caption_oracle_zeroshot_macro_f1')} | "
             f"{_delta(m, 'delta_zeroshot_macro_f1_vs_agnostic_bag')} | "
+            f"{_delta(m, 'delta_zeroshot_macro_f1_vs_sentence_ref_meanmax')} | "
             f"{_delta(m, 'common_delta_zeroshot_macro_f1_vs_keyword')} | "
             f"{_value(m, 'fewshot_5_macro_f1')} | {_value(m, 'bag_fewshot_5_macro_f1')} | "
             f"{_delta(m, 'delta_fewshot_5_macro_f1_vs_bag')} | "
-            f"{_delta(m, 'delta_fewshot_5_macro_f1_vs_untrained')} |")
+            f"{_delta(m, 'delta_fewshot_5_macro_f1_vs_untrained')} | "
+            f"{_delta(m, 'delta_fewshot_text_init_5_macro_f1_vs_bag')} |")
     return lines
 
 

@@ -93,6 +93,12 @@ def test_a_generated_home_trains_and_its_encoder_reads_another_generated_home(co
                                                        bootstrap_resamples=100), data=other)
     assert (moved["home"], moved["train_home"]) == ("generated_008", "generated_003")
     assert (tmp_path / "run" / "transfer" / "generated_008" / "metrics.json").is_file()
+    for pool in ("mean", "meanmax"):         # the source-label references across homes
+        assert 0 <= moved[f"sentence_ref_{pool}_macro_f1"] <= 1
+        gap = moved["common_zeroshot_macro_f1"] - moved[f"sentence_ref_{pool}_macro_f1"]
+        assert moved[f"delta_zeroshot_macro_f1_vs_sentence_ref_{pool}"] == pytest.approx(gap)
+    assert "agnostic_bag_macro_f1" in moved
+    assert moved["fewshot_text_init_0_macro_f1"] == moved["zeroshot_macro_f1"]
 
 
 def test_a_second_resident_lives_in_the_same_home_on_their_own_draws(tmp_path):

@@ -1,4 +1,5 @@
-"""References for a home the encoder never saw: common level, agnostic bag, caption oracle."""
+"""References for a home the encoder never saw: common level, agnostic bag, sentence vectors
+with source labels, caption oracle."""
 
 import numpy as np
 
@@ -9,11 +10,15 @@ from sensorclip.eval.transfer import (
     COMMON_LEVEL,
     agnostic_features,
     caption_oracle,
+    event_sentence_vectors,
     fit_agnostic_bag,
+    fit_sentence_reference,
+    pooled_windows,
     predict_among,
     prepared_features,
     room_type,
 )
+from sensorclip.frozen.describe import describe_pairs
 from sensorclip.pipeline import prepare
 
 
@@ -70,3 +75,60 @@ def test_the_caption_oracle_on_a_hand_made_example():
     captions = np.array([[0.1, 0.9, 0.2], [0.9, 0.1, 0.0], [0.0, 0.1, 0.95]])
     assert caption_oracle(captions, descriptions, np.array([0, 1, 2])).tolist() == [1, 0, 2]
     assert caption_oracle(captions, descriptions, np.array([1, 2])).tolist() == [1, 1, 2]
+
+
+def hashed_words(texts):
+    """A stand-in sentence encoder: words hashed into 64 counts (deterministic, no model)."""
+    out = np.zeros((len(texts), 64), np.float32)
+    for row, text in enumerate(texts):
+        for word in text.lower().strip(".").split():
+            out[row, sum(map(ord, word)) % 64] += 1
+    return out
+
+
+def test_windows_pool_their_events_by_mean_and_max():
+    vectors = np.array([[1, 0], [3, 2], [2, 8], [0, 4], [5, 1]], np.float32)
+    windows = Windows(np.array([0, 2]), np.array([3, 3]),
+                      *(np.zeros(2, np.int32) for _ in range(6)))
+    np.testing.assert_allclose(pooled_windows(vectors, windows, "mean"),
+                               [[2, 10 / 3], [7 / 3, 13 / 3]], rtol=1e-6)
+    np.testing.assert_allclose(pooled_windows(vectors, windows, "meanmax")[:, 2:],
+                               [[3, 8], [5, 8]])
+
+
+def test_each_event_gets_the_sentence_of_its_sensor_and_state(tmp_path):
+    data = DataConfig(name="generated", layout="generated", source="generate", seed=2, days=3,
+                      activity_model=None)
+    prep = prepare(data, WindowConfig(), SplitConfig(), CaptionConfig(per_window=1),
+                   cache_dir=tmp_path, stages=("data",))
+    seen = []
+    vectors = event_sentence_vectors(prep, lambda texts: seen.extend(texts) or hashed_words(texts))
+    assert vectors.shape == (len(prep.sensor), 64) and len(seen) == len(set(seen))
+    for event in (0, len(prep.sensor) // 2, len(prep.sensor) - 1):
+        pair = (prep.sensor_names[prep.sensor[event]], prep.state_names[prep.state[event]])
+        assert describe_pairs(prep.home, [pair])[0] in seen
+        np.testing.assert_array_equal(vectors[event],
+                                      hashed_words(describe_pairs(prep.home, [pair]))[0])
+
+
+def test_the_sentence_reference_uses_no_target_label(tmp_path):
+    def data(seed):
+        return DataConfig(name="generated", layout="generated", source="generate", seed=seed,
+                          days=8, activity_model=None)
+    args = (WindowConfig(), SplitConfig(), CaptionConfig(per_window=1))
+    source = prepare(data(2), *args, cache_dir=tmp_path, stages=("data",))
+    target = prepare(data(6), *args, cache_dir=tmp_path, stages=("data",))
+    probe = fit_sentence_reference(source, event_sentence_vectors(source, hashed_words),
+                                   "meanmax")
+    candidates = np.arange(1, len(COMMON_LEVEL))
+    test = target.windows.of_split("test")
+    truth = prepared_features(target, "test")[1]
+
+    def predicted():
+        x = pooled_windows(event_sentence_vectors(target, hashed_words), test, "meanmax")
+        return predict_among(probe, x, candidates)
+    labelled = predicted()
+    target.windows.fine[:] = 0                       # every target label removed
+    target.activity[:] = 0
+    np.testing.assert_array_equal(labelled, predicted())
+    assert (labelled == truth).mean() > 1 / len(candidates)     # it learned something

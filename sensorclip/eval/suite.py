@@ -250,6 +250,30 @@ def _common_level(model, encoder, emb, prep, days, config, metrics, book, source
         metrics.update(classification_metrics(truth, agnostic, n, "agnostic_bag_"))
         _delta(metrics, "delta_zeroshot_macro_f1_vs_agnostic_bag", truth, zero["zeroshot"],
                agnostic, scored_days, n, config)
+    if sources is not None:
+        _sentence_references(prep, sources, encoder, scored, truth, zero["zeroshot"], candidates,
+                             scored_days, n, config, metrics)
+
+
+def _sentence_references(prep, sources, encoder, scored, truth, zero, candidates, days, n,
+                         config, metrics) -> None:
+    """The sentence-vector references (``transfer.fit_sentence_reference``), fit on the source
+    homes' labels and scored on the target's zero-shot windows: ``sentence_ref_{pool}_*``."""
+    def encode(texts):
+        return encoder.encode(texts, progress=False)
+
+    source_vectors = transfer.event_sentence_vectors(sources, encode)
+    target_vectors = transfer.event_sentence_vectors(prep, encode)
+    test = prep.windows.of_split("test")
+    for pool in transfer.SENTENCE_POOLS:
+        probe = transfer.fit_sentence_reference(sources, source_vectors, pool, config.seed)
+        if probe is None:
+            continue
+        x = transfer.pooled_windows(target_vectors, test, pool)[scored]
+        predicted = transfer.predict_among(probe, x, candidates)
+        metrics.update(classification_metrics(truth, predicted, n, f"sentence_ref_{pool}_"))
+        _delta(metrics, f"delta_zeroshot_macro_f1_vs_sentence_ref_{pool}", truth, zero,
+               predicted, days, n, config)
 
 
 def _per_resident(prep, truth, predicted, days, config, metrics) -> None:

@@ -53,9 +53,16 @@ METHODS = (("zeroshot", "zero-shot"), ("keyword_zeroshot", "  keyword overlap (r
 COMMON_METHODS = (("common_zeroshot", "zero-shot"),
                   ("common_keyword_zeroshot", "  keyword overlap (reference)"),
                   ("caption_oracle_zeroshot", "  own captions, text encoder (caption oracle)"),
-                  ("agnostic_bag", "  layout-agnostic bag from the source homes (reference)"))
+                  ("agnostic_bag", "  layout-agnostic bag from the source homes (reference)"),
+                  ("sentence_ref_mean", "  sentence vectors (mean), source labels (reference)"),
+                  ("sentence_ref_meanmax",
+                   "  sentence vectors (mean+max), source labels (reference)"))
 COMMON_DELTAS = (("common_delta_zeroshot_macro_f1_vs_keyword", "zero-shot - keyword"),
                  ("delta_zeroshot_macro_f1_vs_agnostic_bag", "zero-shot - layout-agnostic bag"),
+                 ("delta_zeroshot_macro_f1_vs_sentence_ref_mean",
+                  "zero-shot - sentence vectors (mean)"),
+                 ("delta_zeroshot_macro_f1_vs_sentence_ref_meanmax",
+                  "zero-shot - sentence vectors (mean+max)"),
                  ("delta_common_zeroshot_macro_f1_vs_caption_oracle",
                   "zero-shot - caption oracle"))
 DELTAS = (("delta_zeroshot_macro_f1_vs_keyword", "zero-shot - keyword"),

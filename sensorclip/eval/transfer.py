@@ -14,13 +14,19 @@ vocabulary (``sensorclip.data.vocabulary``), where homes can be compared:
 - ``agnostic_bag_*`` (cross-home only): a logistic regression on features that mean the same in
   every home (``agnostic_features``: event counts per room type x sensor type x state, time of
   day, weekday, duration), fit on the source homes' labels and applied to the target with no
-  target label: the transfer baseline a pretrained encoder's zero-shot has to beat.
+  target label: the transfer baseline a pretrained encoder's zero-shot has to beat;
+- ``sentence_ref_{mean,meanmax}_*`` (cross-home only): each event's frozen sentence vector (the
+  inputs of ``model=text``: a sentence per (sensor, state) through the frozen text encoder),
+  pooled per window (mean; mean and max side by side), and a logistic regression on them fit on
+  the source homes' labels: the published cross-home baseline (sentence embeddings of events, a
+  classifier of the source labels), which says whether pretraining adds anything to a
+  classifier on frozen sentence vectors.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -30,6 +36,7 @@ from sensorclip.data.vocabulary import COMMON_ACTIVITIES, COMMON_NAMES
 from sensorclip.data.windows import SPLITS, Windows, expand
 from sensorclip.eval.probe import Probe, fit_probe
 from sensorclip.eval.zeroshot import label_prototypes, nearest
+from sensorclip.frozen.describe import describe_pairs
 from sensorclip.units import EPOCH_WEEKDAY, US_PER_DAY, US_PER_S
 
 COMMON_LEVEL = (NO_ACTIVITY, *COMMON_NAMES)
@@ -114,6 +121,52 @@ def fit_agnostic_bag(source, seed: int = 0) -> Probe | None:
         return None
     return fit_probe(x_train[keep_train], y_train[keep_train], x_val[keep_val], y_val[keep_val],
                      len(COMMON_LEVEL), seed=seed)
+
+
+SENTENCE_POOLS = ("mean", "meanmax")
+
+
+def event_sentence_vectors(prep, encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    """float32 [events, dim]: the sentence vector of each event's (sensor, state), one
+    sentence per pair that occurs (``describe_pairs``, as ``model=text`` builds its inputs)."""
+    codes = prep.sensor.astype(np.int64) * len(prep.state_names) + prep.state
+    present, index = np.unique(codes, return_inverse=True)
+    pairs = [(prep.sensor_names[c // len(prep.state_names)],
+              prep.state_names[c % len(prep.state_names)]) for c in present]
+    vectors = np.asarray(encode(describe_pairs(prep.home, pairs)), dtype=np.float32)
+    return vectors[index.ravel()]
+
+
+def pooled_windows(vectors: np.ndarray, windows: Windows, pool: str) -> np.ndarray:
+    """Each window's event vectors pooled: ``mean``, or ``meanmax`` (mean and max side by
+    side). Windows are contiguous runs of events, so the mean comes from running sums and the
+    max from ``maximum.reduceat`` over (start, end) pairs."""
+    start = windows.start.astype(np.int64)
+    end = start + windows.length
+    sums = np.vstack([np.zeros((1, vectors.shape[1])),
+                      np.cumsum(vectors, axis=0, dtype=np.float64)])
+    mean = ((sums[end] - sums[start]) / windows.length[:, None]).astype(np.float32)
+    if pool == "mean":
+        return mean
+    padded = np.vstack([vectors, np.zeros((1, vectors.shape[1]), vectors.dtype)])
+    bounds = np.ravel(np.column_stack([start, end]))
+    top = np.maximum.reduceat(padded, bounds, axis=0)[::2]
+    return np.hstack([mean, top])
+
+
+def fit_sentence_reference(source, vectors: np.ndarray, pool: str,
+                           seed: int = 0) -> Probe | None:
+    """The logistic regression on pooled sentence vectors, fit on the source homes' training
+    windows (C on their validation windows), every common label but the background."""
+    data = []
+    for split in SPLITS[:2]:
+        w = source.windows.of_split(split)
+        y = common_codes(source.home, source.fine_names)[w.fine]
+        data.append((pooled_windows(vectors, w, pool)[y != 0], y[y != 0]))
+    (x_train, y_train), (x_val, y_val) = data
+    if len(np.unique(y_train)) < 2:
+        return None
+    return fit_probe(x_train, y_train, x_val, y_val, len(COMMON_LEVEL), seed=seed)
 
 
 def predict_among(probe: Probe, x: np.ndarray, candidates: np.ndarray) -> np.ndarray:
