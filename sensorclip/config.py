@@ -427,6 +427,9 @@ class LossConfig(Schema):
     init_bias: float = knob(-10.0, Real())           # siglip
     max_scale: float = knob(100.0, POSITIVE)         # the logit scale is clamped here (both)
     learnable: bool = knob(True, Flag())
+    # label-aware pretraining: weight of the term that aligns each labelled training window
+    # with its activity's descriptions (0: captions only)
+    label_weight: float = knob(0.0, Real(low=0))
 
 
 @dataclass

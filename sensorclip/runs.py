@@ -46,7 +46,7 @@ from sensorclip.files import (
     read_yaml_mapping,
     temporary_sibling,
 )
-from sensorclip.model.datamodule import SensorClipDataModule
+from sensorclip.model.datamodule import SensorClipDataModule, label_text_inputs
 from sensorclip.model.module import SensorClipModule
 from sensorclip.pipeline import STAGES
 from sensorclip.resources import guard, training_bytes
@@ -86,13 +86,16 @@ def build_datamodule(cfg: Mapping[str, Any], cache_dir: str | Path | None = None
 
 def build_model(cfg: Mapping[str, Any], datamodule: SensorClipDataModule) -> SensorClipModule:
     """A fresh model sized from the data, its weights a function of ``cfg["seed"]`` alone."""
-    L.seed_everything(cfg["seed"], workers=True, verbose=False)
     parts = {group: as_dict(typed(GROUP_SCHEMAS[group], cfg[group]))
              for group in ("encoder", "features", "loss", "optim")}
+    labels = {}
+    if parts["loss"]["label_weight"] > 0:          # before seeding: loading a text encoder
+        labels = label_text_inputs(datamodule.prepared, stage_configs(cfg)["text"])
+    L.seed_everything(cfg["seed"], workers=True, verbose=False)
     return SensorClipModule(**parts, text_projection=cfg["text_projection"],
                             text_dim=datamodule.text_dim,
                             label_positives=cfg.get("label_positives"), seed=cfg["seed"],
-                            **datamodule.model_inputs())
+                            **datamodule.model_inputs(), **labels)
 
 
 def check_batch_memory(cfg: Mapping[str, Any]) -> None:

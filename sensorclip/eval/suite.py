@@ -172,6 +172,7 @@ def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
     if prep.resident is not None and residents_of(prep.resident):
         _per_resident(prep, emb["test"]["fine"], predictions["fine"], days, config, metrics)
     metrics["n_test_windows"] = int(len(test["sensor"]))
+    metrics["labelaware_weight"] = float(getattr(model, "label_weight", 0.0))
     if record is not None:
         record(metrics)
     if run_dir is not None:

@@ -158,6 +158,9 @@ def print_metrics(metrics: Mapping[str, Any], run_dir: Path) -> None:
         "family": metrics["backbone_family"], "model_id": metrics["backbone"],
         "pretrained": metrics["pretrained"], "inputs": metrics.get("inputs", "image"),
         "text_model_id": metrics.get("sentence_encoder"), "combine": metrics.get("combine")}))
+    if metrics.get("labelaware_weight"):
+        out.print(f"label-aware pretraining: loss.label_weight={metrics['labelaware_weight']:g} "
+                  "(training windows aligned with their activity's descriptions)")
     out.print(retrieval_table(metrics))
     out.print(recognition_table(metrics))
     evidence = evidence_table(metrics)

@@ -16,9 +16,12 @@ import numpy as np
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, SequentialSampler
 
-from sensorclip.config import LoaderConfig
+from sensorclip.config import LoaderConfig, TextEncoderConfig
+from sensorclip.data.captions import build_phrasebook, home_labels
 from sensorclip.data.windows import SPLITS
 from sensorclip.errors import SensorClipError
+from sensorclip.eval.zeroshot import is_background, label_descriptions
+from sensorclip.frozen.text import TextEncoder
 from sensorclip.multihome import prepare_homes
 from sensorclip.pipeline import STAGES, Prepared
 from sensorclip.units import EPOCH_WEEKDAY, US_PER_DAY, US_PER_HOUR, US_PER_S
@@ -57,6 +60,27 @@ def model_inputs(prep: Prepared) -> dict:
     codes = [(sensors[s], states.index(state)) for s, state in prep.pairs]
     return {**common, "inputs": "learned", "image_dim": 0, "n_sensors": len(sensors),
             "n_states": len(states), "pair_codes": torch.tensor(codes, dtype=torch.long)}
+
+
+def label_text_inputs(prep: Prepared, text_config: TextEncoderConfig) -> dict:
+    """What label-aware pretraining reads (``SensorClipModule``'s ``label_*`` arguments): the
+    descriptions of every training label (a single home's own labels, or a multi-home data
+    set's common names, as zero-shot describes them), embedded by the frozen text encoder, and
+    each fine label code's row (-1: background, never a target)."""
+    book = build_phrasebook(prep.home, prep.sensor_names, home_labels(prep.home, prep.fine_names))
+    descriptions = label_descriptions(prep.home, "fine", prep.fine_names, prep.coarse_names,
+                                      prep.coarse_of_fine, book)
+    described = [code for code, name in enumerate(prep.fine_names) if not is_background(name)]
+    rows = np.full(len(prep.fine_names), -1, dtype=np.int64)
+    rows[described] = np.arange(len(described))
+    texts = [text for code in described for text in descriptions[code]]
+    owner = [rows[code] for code in described for _ in descriptions[code]]
+    vectors = TextEncoder(text_config).encode(texts, progress=False)
+    return {"n_label_texts": len(texts), "n_fine": len(prep.fine_names),
+            "n_label_rows": len(described),
+            "label_texts": torch.as_tensor(vectors, dtype=torch.float32),
+            "label_owner": torch.as_tensor(owner, dtype=torch.long),
+            "label_rows": torch.as_tensor(rows)}
 
 
 class WindowBatches(Dataset):

@@ -10,6 +10,11 @@ share a label), so that template-identical captions are not pushed apart as nega
   as in the SigLIP paper); every positive pair is a +1 label, every other pair -1.
 
 Their parameters belong in an optimizer group without weight decay (see ``no_decay``).
+
+- ``label_alignment_loss``: the label-aware term (``loss.label_weight``): each labelled window
+  against the prototypes of every activity's descriptions, cross-entropy towards its own
+  activity, so the source homes' labels pull windows to their activity's words, the very
+  prototypes zero-shot reads on a new home.
 """
 
 from __future__ import annotations
@@ -105,6 +110,25 @@ class SigLipLoss(nn.Module):
             positives = torch.eye(len(sensor), dtype=torch.bool, device=sensor.device)
         signs = positives.float() * 2 - 1
         return -F.logsigmoid(signs * logits).sum() / len(sensor)
+
+
+def label_prototypes(projected: torch.Tensor, owner: torch.Tensor, n_labels: int) -> torch.Tensor:
+    """[n_labels, d] unit vectors: the mean of each label's projected description vectors
+    (``projected`` [descriptions, d], ``owner`` its label row)."""
+    sums = projected.new_zeros(n_labels, projected.shape[1]).index_add_(0, owner, projected)
+    return F.normalize(sums, dim=-1)
+
+
+def label_alignment_loss(sensor: torch.Tensor, prototypes: torch.Tensor, targets: torch.Tensor,
+                         scale: torch.Tensor | float) -> torch.Tensor:
+    """Mean cross-entropy of ``scale * sensor @ prototypes.T`` towards ``targets`` (the row of
+    each window's activity; -1 for a window without one, which is left out). Zero when no
+    window of the batch is labelled."""
+    labelled = targets >= 0
+    if not labelled.any():
+        return sensor.sum() * 0.0          # keeps the graph (and DDP's gradient sync) intact
+    logits = scale * sensor[labelled] @ prototypes.T
+    return F.cross_entropy(logits, targets[labelled])
 
 
 def build_loss(config: LossConfig) -> nn.Module:

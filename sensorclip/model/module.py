@@ -21,7 +21,13 @@ from sensorclip.errors import SensorClipError
 from sensorclip.eval.retrieval import in_batch_accuracy, retrieval_metrics
 from sensorclip.model.encoder import SensorEncoder, TextProjection
 from sensorclip.model.features import InputProjection, LearnedInputs
-from sensorclip.model.losses import build_loss, gather_batch, positive_mask
+from sensorclip.model.losses import (
+    build_loss,
+    gather_batch,
+    label_alignment_loss,
+    label_prototypes,
+    positive_mask,
+)
 
 
 def warmup_cosine(step: int, total: int, warmup: int, floor: float) -> float:
@@ -35,16 +41,25 @@ class SensorClipModule(L.LightningModule):
     """``inputs="image"``: each (sensor, state) pair enters as its frozen image embedding
     (``pair_embeddings`` [pairs, image_dim]); ``inputs="learned"``: as trainable sensor and state
     embeddings (``pair_codes`` [pairs, 2]: sensor and state index, of ``n_sensors`` and
-    ``n_states``). Restoring from a checkpoint passes neither: the buffers come from its state."""
+    ``n_states``). Restoring from a checkpoint passes neither: the buffers come from its state.
+
+    Label-aware pretraining (``loss.label_weight`` > 0) also takes the frozen text vectors of
+    the training labels' descriptions (``label_texts`` [descriptions, text_dim], ``label_owner``
+    their label row) and ``label_rows`` (fine label code -> row, -1 for background): buffers, so
+    a checkpoint carries what its label term read."""
 
     def __init__(self, encoder: dict, features: dict, loss: dict, optim: dict,
                  text_projection: str, text_dim: int, n_pairs: int, image_dim: int,
                  label_positives: str | None = None, seed: int = 0, inputs: str = "image",
                  n_sensors: int = 0, n_states: int = 0, input_parts: list[int] | None = None,
                  combine: str = "concat", pair_embeddings: torch.Tensor | None = None,
-                 pair_codes: torch.Tensor | None = None, pair_xy: torch.Tensor | None = None):
+                 pair_codes: torch.Tensor | None = None, pair_xy: torch.Tensor | None = None,
+                 n_label_texts: int = 0, n_fine: int = 0, n_label_rows: int = 0,
+                 label_texts: torch.Tensor | None = None, label_owner: torch.Tensor | None = None,
+                 label_rows: torch.Tensor | None = None):
         super().__init__()
-        self.save_hyperparameters(ignore=["pair_embeddings", "pair_codes", "pair_xy"])
+        self.save_hyperparameters(ignore=["pair_embeddings", "pair_codes", "pair_xy",
+                                          "label_texts", "label_owner", "label_rows"])
         self.encoder_config = typed(EncoderConfig, encoder)
         projection_dim = self.encoder_config.projection_dim or text_dim
         d_model = self.encoder_config.d_model
@@ -64,7 +79,20 @@ class SensorClipModule(L.LightningModule):
         self.text_head = TextProjection(text_projection, text_dim, projection_dim,
                                         self.encoder_config.head_hidden,
                                         self.encoder_config.dropout)
-        self.loss_fn = build_loss(typed(LossConfig, loss))
+        loss_config = typed(LossConfig, loss)
+        self.loss_fn = build_loss(loss_config)
+        self.label_weight = loss_config.label_weight
+        if self.label_weight > 0:
+            if n_label_rows < 2:
+                raise SensorClipError(
+                    "loss.label_weight > 0 needs training labels with descriptions (two "
+                    "activities or more besides the background); set loss.label_weight=0")
+            self.register_buffer("label_texts", label_texts if label_texts is not None
+                                 else torch.zeros(n_label_texts, text_dim))
+            self.register_buffer("label_owner", label_owner if label_owner is not None
+                                 else torch.zeros(n_label_texts, dtype=torch.long))
+            self.register_buffer("label_rows", label_rows if label_rows is not None
+                                 else torch.full((n_fine,), -1, dtype=torch.long))
         self.optim = typed(OptimConfig, optim)
         self.label_positives = None if label_positives == "none" else label_positives
         self._outputs: list[dict[str, torch.Tensor]] = []
@@ -138,6 +166,10 @@ class SensorClipModule(L.LightningModule):
         sensor, text, caption, labels = gather_batch(sensor, text, batch["caption"], labels)
         positives = positive_mask(caption, labels if self.label_positives else None)
         loss = self.loss_fn(sensor, text, positives)
+        if self.label_weight > 0:
+            label_loss = self.label_term(sensor, gather_batch(batch["fine"])[0])
+            self.log("train/label_loss", label_loss, batch_size=len(sensor))
+            loss = loss + self.label_weight * label_loss
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss is {loss.item()} at step {self.global_step}")
         s2t, t2s = in_batch_accuracy(self.loss_fn.logits(sensor, text).detach(), positives)
@@ -147,6 +179,14 @@ class SensorClipModule(L.LightningModule):
         self.log("train/acc_sensor_to_text", s2t, batch_size=size)
         self.log("train/acc_text_to_sensor", t2s, batch_size=size)
         return loss
+
+    def label_term(self, sensor: torch.Tensor, fine: torch.Tensor) -> torch.Tensor:
+        """The label-aware term on training windows (``losses.label_alignment_loss``): the
+        description prototypes go through the trainable text head, as zero-shot's do."""
+        prototypes = label_prototypes(self.embed_text(self.label_texts), self.label_owner,
+                                      self.hparams.n_label_rows)
+        return label_alignment_loss(sensor, prototypes, self.label_rows[fine],
+                                    self.loss_fn.scale)
 
     def _collect(self, batch):
         sensor, text = self(batch)
