@@ -7,7 +7,7 @@ ARGS   ?=
 
 .PHONY: install test test-properties test-fast lint demo prepare images embeddings train evaluate sweep report \
 	compare bench results clean search annotate finetune finetune-curve embed calibrate difficulty \
-	sentences transfer-study real-homes
+	sentences transfer-study real-homes mpnet
 
 install: $(STAMP)
 
@@ -86,6 +86,9 @@ transfer-study: install       ## pretrain on 1..16 generated homes, evaluate on 
 
 real-homes: install           ## real CASAS logs from data/real/ (never committed) -> docs/real-homes.md
 	$(BIN)/python scripts/real_homes.py $(ARGS)
+
+mpnet: install                ## the offline all-mpnet-base-v2 text encoder (text=mpnet) -> weights/
+	$(BIN)/python scripts/fetch_mpnet.py $(ARGS)
 
 bench: install                ## speed figures at Milan scale -> bench.json (docs/performance.md)
 	$(BIN)/python scripts/bench.py $(ARGS)
