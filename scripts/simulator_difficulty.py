@@ -36,7 +36,7 @@ import numpy as np
 from calibrate_simulator import composed
 
 from sensorclip.config import DataConfig, SplitConfig, WindowConfig
-from sensorclip.data.casas import EventLog, attach_layout, parse_lines, read_casas
+from sensorclip.data.casas import EventLog, attach_layout, parse_lines
 from sensorclip.data.dataset import caption, label_windows
 from sensorclip.data.generate import write_generated
 from sensorclip.data.homes import Home, load_home
@@ -45,6 +45,7 @@ from sensorclip.data.windows import SPLITS, Windows, expand
 from sensorclip.eval.classification import classification_metrics
 from sensorclip.eval.probe import fit_probe
 from sensorclip.eval.references import bag_of_events
+from sensorclip.pipeline import read_events
 from sensorclip.units import US_PER_DAY, US_PER_HOUR
 
 HOMES = ("demo", "milan_sim", "aruba_sim")
@@ -59,9 +60,7 @@ def simulated_events(data: DataConfig) -> tuple[Home, EventLog]:
                                             activity_model=str(model)))
     home = load_home(data.layout)
     if data.source == "file":                  # a real log: the same figures, for comparison
-        events = read_casas(Path(data.raw_path).expanduser(), fmt=data.format,
-                            strict=data.strict, home=home)
-        return home, attach_layout(events, home, on_unknown=data.unknown_sensors)
+        return home, read_events(Path(data.raw_path).expanduser(), data, home)
     log = simulate(home, load_activity_model(data.activity_model), days=data.days,
                    seed=data.seed, start_date=data.start_date)
     return home, attach_layout(parse_lines(log.lines(), source=data.name), home)

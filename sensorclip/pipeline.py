@@ -164,6 +164,16 @@ def _log_file(path: Path) -> Path:
     return path
 
 
+def read_events(log_path: Path, data: DataConfig, home: Home) -> casas.EventLog:
+    """A log read as ``data`` says (format, strictness, repeated lines, unknown sensors, odd
+    states) and attached to the layout: what the events stage caches, for tools that need the
+    same events without the cache."""
+    events = casas.read_casas(log_path, fmt=data.format, strict=data.strict, home=home,
+                              duplicates=data.duplicates)
+    return casas.attach_layout(events, home, on_unknown=data.unknown_sensors,
+                               odd_states="keep" if data.strict else "drop")
+
+
 def stage_events(log_path: Path, data: DataConfig, home: Home, cache: Cache):
     log_sha256, log_git_blob = known_logs.fingerprint(log_path)      # one read for both
     spec = {"version": STAGE_VERSIONS["events"], "log": log_sha256,
@@ -171,10 +181,7 @@ def stage_events(log_path: Path, data: DataConfig, home: Home, cache: Cache):
             "unknown_sensors": data.unknown_sensors, "duplicates": data.duplicates}
 
     def build(tmp: Path):
-        events = casas.read_casas(log_path, fmt=data.format, strict=data.strict, home=home,
-                                  duplicates=data.duplicates)
-        events = casas.attach_layout(events, home, on_unknown=data.unknown_sensors,
-                                     odd_states="keep" if data.strict else "drop")
+        events = read_events(log_path, data, home)
         save_npz(tmp / "events.npz", time_us=events.time.astype(np.int64), sensor=events.sensor,
                  state=events.state, activity=events.activity, line=events.line,
                  resident=events.resident, activity2=events.activity2,
