@@ -132,3 +132,25 @@ def test_the_sentence_reference_uses_no_target_label(tmp_path):
     target.activity[:] = 0
     np.testing.assert_array_equal(labelled, predicted())
     assert (labelled == truth).mean() > 1 / len(candidates)     # it learned something
+
+
+def test_without_other_leaves_its_windows_out_and_never_predicts_it():
+    from sensorclip.config import EvalConfig
+    from sensorclip.eval.suite import _without_other
+    other, cook, sleep = (COMMON_LEVEL.index(name) for name in ("other", "cook", "sleep"))
+    n = len(COMMON_LEVEL)
+    truth = np.array([cook, sleep, other, cook, other])
+    zero = np.zeros((5, n))
+    zero[:, other] = 1.0                      # zero-shot's first choice is always "other"
+    zero[[0, 1, 3], [cook, sleep, sleep]] = 0.5
+    keyword = np.zeros((5, n))
+    keyword[:, cook] = 1.0
+    metrics = {}
+    _without_other({"common_zeroshot": zero, "common_keyword_zeroshot": keyword}, truth,
+                   np.array([cook, sleep, other]), np.array([0, 0, 1, 1, 1]), n,
+                   EvalConfig(bootstrap_resamples=100), metrics)
+    # kept windows: cook, sleep, cook; zero-shot says cook, sleep, sleep; keyword cook x3
+    assert metrics["without_other_common_zeroshot_accuracy"] == 2 / 3
+    assert metrics["without_other_common_keyword_zeroshot_accuracy"] == 2 / 3
+    assert metrics["without_other_common_zeroshot_macro_f1"] == (2 / 3 + 2 / 3) / 2
+    assert "without_other_delta_zeroshot_macro_f1_vs_keyword" in metrics

@@ -220,7 +220,10 @@ def _zero_shot(model, encoder, descriptions, names, emb, level, prep, days, conf
 
 def _common_level(model, encoder, emb, prep, days, config, metrics, book, sources) -> None:
     """Zero-shot at the common vocabulary's level with its references: keyword, the caption
-    oracle and, across homes, the layout-agnostic bag (``sensorclip.eval.transfer``)."""
+    oracle and, across homes, the layout-agnostic bag and the sentence-vector references
+    (``sensorclip.eval.transfer``). Scored twice, as published cross-home work reports: among
+    all the home's common activities, and without ``other`` (its windows left out, the label
+    out of the candidates): ``without_other_*``."""
     to_common = transfer.common_codes(prep.home, prep.fine_names)
     for split in SPLITS:
         emb[split]["common"] = to_common[emb[split]["fine"]]
@@ -232,49 +235,76 @@ def _common_level(model, encoder, emb, prep, days, config, metrics, book, source
                     for texts in transfer.common_descriptions()]
     zero = _zero_shot(model, encoder, descriptions, names, emb, "common", prep, days, config,
                       "common_", metrics, allowed)
-    del zero["prototypes"], zero["candidates"]
     scored, candidates = zero["zeroshot_scored"], allowed
     truth, scored_days = emb["test"]["common"][scored], days[scored]
+    scores = {"common_zeroshot": emb["test"]["sensor"][scored] @ zero["prototypes"].T}
     if not config.references:
+        _without_other(scores, truth, candidates, scored_days, n, config, metrics)
         return
     windows = transfer.split_index(prep, "test")[scored]
-    captions = prep.text_embeddings[prep.captions.index[windows, 0]].astype(np.float32)
-    oracle = transfer.caption_oracle(captions, [encoder.encode(list(texts), progress=False)
-                                                for texts in descriptions], candidates)
+    captions = [[prep.captions.texts[k] for k in prep.captions.index[w]] for w in windows]
+    scores["common_keyword_zeroshot"] = keyword_scores(captions, descriptions)
+    vectors = prep.text_embeddings[prep.captions.index[windows, 0]].astype(np.float32)
+    oracle = transfer.caption_oracle(vectors, [encoder.encode(list(texts), progress=False)
+                                               for texts in descriptions], candidates)
     metrics.update(classification_metrics(truth, oracle, n, "caption_oracle_zeroshot_"))
     _delta(metrics, "delta_common_zeroshot_macro_f1_vs_caption_oracle", truth, zero["zeroshot"],
            oracle, scored_days, n, config)
     probe = transfer.fit_agnostic_bag(sources, config.seed) if sources is not None else None
     if probe is not None:
         x, _ = transfer.prepared_features(prep, "test")
-        agnostic = transfer.predict_among(probe, x[scored], candidates)
+        scores["agnostic_bag"] = transfer.class_scores(probe, x[scored])
+        agnostic = nearest(scores["agnostic_bag"], candidates)
         metrics.update(classification_metrics(truth, agnostic, n, "agnostic_bag_"))
         _delta(metrics, "delta_zeroshot_macro_f1_vs_agnostic_bag", truth, zero["zeroshot"],
                agnostic, scored_days, n, config)
     if sources is not None:
-        _sentence_references(prep, sources, encoder, scored, truth, zero["zeroshot"], candidates,
-                             scored_days, n, config, metrics)
+        scores.update(_sentence_references(prep, sources, encoder, scored, truth,
+                                           zero["zeroshot"], candidates, scored_days, n, config,
+                                           metrics))
+    _without_other(scores, truth, candidates, scored_days, n, config, metrics)
+
+
+def _without_other(scores, truth, candidates, days, n, config, metrics) -> None:
+    """Every common-level method again without ``other``: its windows left out and the label
+    out of the candidates (``without_other_{method}_*``), zero-shot minus each reference with
+    its interval (``without_other_delta_zeroshot_macro_f1_vs_{reference}``)."""
+    other = transfer.COMMON_LEVEL.index("other")
+    keep, kept = truth != other, candidates[candidates != other]
+    if len(kept) < 2 or not keep.any():
+        return
+    predicted = {name: nearest(values[keep], kept) for name, values in scores.items()}
+    for name, values in predicted.items():
+        metrics.update(classification_metrics(truth[keep], values, n, f"without_other_{name}_"))
+        if name != "common_zeroshot":
+            tag = "keyword" if name == "common_keyword_zeroshot" else name
+            _delta(metrics, f"without_other_delta_zeroshot_macro_f1_vs_{tag}", truth[keep],
+                   predicted["common_zeroshot"], values, days[keep], n, config)
 
 
 def _sentence_references(prep, sources, encoder, scored, truth, zero, candidates, days, n,
-                         config, metrics) -> None:
+                         config, metrics) -> dict[str, np.ndarray]:
     """The sentence-vector references (``transfer.fit_sentence_reference``), fit on the source
-    homes' labels and scored on the target's zero-shot windows: ``sentence_ref_{pool}_*``."""
+    homes' labels and scored on the target's zero-shot windows: ``sentence_ref_{pool}_*``;
+    returns each reference's class scores."""
     def encode(texts):
         return encoder.encode(texts, progress=False)
 
     source_vectors = transfer.event_sentence_vectors(sources, encode)
     target_vectors = transfer.event_sentence_vectors(prep, encode)
     test = prep.windows.of_split("test")
+    out = {}
     for pool in transfer.SENTENCE_POOLS:
         probe = transfer.fit_sentence_reference(sources, source_vectors, pool, config.seed)
         if probe is None:
             continue
         x = transfer.pooled_windows(target_vectors, test, pool)[scored]
-        predicted = transfer.predict_among(probe, x, candidates)
+        out[f"sentence_ref_{pool}"] = transfer.class_scores(probe, x)
+        predicted = nearest(out[f"sentence_ref_{pool}"], candidates)
         metrics.update(classification_metrics(truth, predicted, n, f"sentence_ref_{pool}_"))
         _delta(metrics, f"delta_zeroshot_macro_f1_vs_sentence_ref_{pool}", truth, zero,
                predicted, days, n, config)
+    return out
 
 
 def _per_resident(prep, truth, predicted, days, config, metrics) -> None:

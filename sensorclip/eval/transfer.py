@@ -169,11 +169,17 @@ def fit_sentence_reference(source, vectors: np.ndarray, pool: str,
     return fit_probe(x_train, y_train, x_val, y_val, len(COMMON_LEVEL), seed=seed)
 
 
-def predict_among(probe: Probe, x: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """The probe's most probable label among ``candidates`` (the target's own activities)."""
+def class_scores(probe: Probe, x: np.ndarray) -> np.ndarray:
+    """[windows, common labels] log-probabilities of a probe fit on common codes (-inf for a
+    label it never saw)."""
     proba = np.full((len(x), len(COMMON_LEVEL)), -np.inf)
     proba[:, probe.model.classes_] = probe.model.predict_log_proba(probe.scaler.transform(x))
-    return candidates[proba[:, candidates].argmax(axis=1)]
+    return proba
+
+
+def predict_among(probe: Probe, x: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """The probe's most probable label among ``candidates`` (the target's own activities)."""
+    return nearest(class_scores(probe, x), candidates)
 
 
 def caption_oracle(caption_vectors: np.ndarray, description_vectors: Sequence[np.ndarray],
