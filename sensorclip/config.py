@@ -476,8 +476,9 @@ class EvalConfig(Schema):
     # labelled training windows per class
     fewshot_k: tuple[int, ...] = knob((1, 5, 10, 25), Items(COUNT))
     fewshot_draws: int = knob(5, COUNT)   # seeded draws per k (resampled for the interval)
-    # text-initialised few-shot: pull of each weight back to its zero-shot prototype
-    fewshot_text_anchor: float = knob(1.0, POSITIVE)
+    # text-initialised few-shot: pull of each weight back to its zero-shot prototype (chosen on
+    # validation homes: scripts/choose_fewshot_anchor.py, docs/transfer.md)
+    fewshot_text_anchor: float = knob(10.0, POSITIVE)
     references: bool = knob(True, Flag())   # untrained encoder, bag of events, keyword zero-shot
     seed: int = knob(0, SEED)
 
