@@ -26,7 +26,7 @@ from sensorclip.eval.suite import evaluate_model
 from sensorclip.eval.tables import print_metrics
 from sensorclip.multihome import prepare_homes
 from sensorclip.pipeline import Prepared, home_name
-from sensorclip.runs import build_model, describe_run, load_run, write_metrics
+from sensorclip.runs import describe_run, load_run, untrained_model, write_metrics
 
 
 def evaluate_checkpoint(ckpt_path: str | Path, cache_dir: str | None = None,
@@ -42,9 +42,10 @@ def evaluate_checkpoint(ckpt_path: str | Path, cache_dir: str | None = None,
             metrics["train_home"] = home_name(typed(DataConfig, run.config["train_data"]))
         write_metrics(out, metrics)
 
+    untrained = untrained_model(run.config, run.datamodule)
     metrics = evaluate_model(run.model, run.datamodule, stage_configs(run.config)["text"],
-                             eval_config, out, untrained=build_model(run.config, run.datamodule),
-                             record=record, sources=None if data is None else source_data(run))
+                             eval_config, out, untrained=untrained, record=record,
+                             sources=None if data is None else source_data(run))
     print_metrics(metrics, out)
     return metrics
 

@@ -37,7 +37,7 @@ from sensorclip.entrypoint import console, run_cleanly
 from sensorclip.eval.classification import classification_metrics, confusion
 from sensorclip.eval.probe import majority_label
 from sensorclip.eval.references import paired_bootstrap
-from sensorclip.runs import Run, build_model, load_run, write_metrics
+from sensorclip.runs import Run, load_run, untrained_model, write_metrics
 
 
 def finetune(cfg: DictConfig) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def fit_and_test(run: Run, init: str, rows: np.ndarray, train_labels: np.ndarray
     """Train one classifier (``init``: the run's encoder, or the same architecture freshly
     initialised) on the labelled rows; test predictions of its best validation epoch."""
     encoder = (copy.deepcopy(run.model.encoder) if init == "pretrained"
-               else build_model(run.config, run.datamodule).encoder)
+               else untrained_model(run.config, run.datamodule).encoder)
     L.seed_everything(config.seed, workers=True, verbose=False)
     classifier = ActivityClassifier(encoder, n_classes,
                                     class_weights(train_labels[rows], n_classes), config)

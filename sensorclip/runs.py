@@ -98,6 +98,15 @@ def build_model(cfg: Mapping[str, Any], datamodule: SensorClipDataModule) -> Sen
                             **datamodule.model_inputs(), **labels)
 
 
+def untrained_model(cfg: Mapping[str, Any], datamodule: SensorClipDataModule) -> SensorClipModule:
+    """The model before any training step, for the references (the untrained encoder, a
+    fine-tune from scratch): the same architecture and seed, so the same initial weights, but
+    without the label term (it only acts in training), so a home whose labels have no
+    descriptions can still be scored and no text encoder is loaded for it."""
+    plain = {**dict(cfg), "loss": {**dict(cfg["loss"]), "label_weight": 0.0}}
+    return build_model(plain, datamodule)
+
+
 def check_batch_memory(cfg: Mapping[str, Any]) -> None:
     """Refuse a training batch (and an evaluation batch) the device cannot hold, from the
     config alone: before any cache is built."""

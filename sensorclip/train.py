@@ -28,13 +28,13 @@ from sensorclip.eval.suite import evaluate_model
 from sensorclip.eval.tables import print_metrics
 from sensorclip.runs import (
     AtomicCheckpointIO,
-    build_model,
     build_run,
     check_batch_memory,
     describe_run,
     load_checkpoint,
     resume_checkpoint,
     save_config,
+    untrained_model,
     write_metrics,
 )
 
@@ -90,7 +90,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     metrics = evaluate_model(model, run.datamodule, stage_configs(resolved)["text"],
                              typed(EvalConfig, resolved["eval"]), run_dir,
-                             untrained=build_model(resolved, run.datamodule), record=record)
+                             untrained=untrained_model(resolved, run.datamodule), record=record)
     print_metrics(metrics, run_dir)
     return metrics
 

@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 from sensorclip.data.windows import SPLITS
 from sensorclip.errors import SensorClipError
 from sensorclip.model.losses import label_alignment_loss, label_prototypes
-from sensorclip.runs import build_datamodule, build_model
+from sensorclip.runs import build_datamodule, build_model, untrained_model
 
 
 def test_the_label_term_by_hand():
@@ -70,3 +70,17 @@ def test_a_label_term_without_described_labels_is_refused():
         SensorClipModule(encoder={}, features={}, loss={"label_weight": 1.0}, optim={},
                          text_projection="linear", text_dim=8, n_pairs=2, image_dim=4,
                          n_label_rows=1, n_fine=2)
+
+
+@pytest.mark.slow
+def test_the_untrained_reference_starts_where_the_label_aware_model_starts(compose_config):
+    """The references' untrained encoder leaves the label term out (it acts in training only)
+    but keeps the very initial weights of the model that is trained with it."""
+    cfg = OmegaConf.to_container(compose_config("loss.label_weight=1.0", "model=text"),
+                                 resolve=True)
+    datamodule = build_datamodule(cfg)
+    trained_start = build_model(cfg, datamodule).state_dict()
+    reference = untrained_model(cfg, datamodule)
+    assert reference.label_weight == 0 and "label_texts" not in reference.state_dict()
+    assert all(torch.equal(value, trained_start[key])
+               for key, value in reference.state_dict().items())
