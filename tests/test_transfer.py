@@ -51,13 +51,18 @@ def test_agnostic_features_mean_the_same_in_every_home():
     np.testing.assert_array_equal(in_a, in_b)
 
 
-def test_the_agnostic_bag_uses_no_target_label(tmp_path):
+def source_and_target(cache_dir):
+    """Two generated homes' events and labels: a source to fit on, a target to apply to."""
     def data(seed):
         return DataConfig(name="generated", layout="generated", source="generate", seed=seed,
                           days=8, activity_model=None)
     args = (WindowConfig(), SplitConfig(), CaptionConfig(per_window=1))
-    source = prepare(data(2), *args, cache_dir=tmp_path, stages=("data",))
-    target = prepare(data(6), *args, cache_dir=tmp_path, stages=("data",))
+    return tuple(prepare(data(seed), *args, cache_dir=cache_dir, stages=("data",))
+                 for seed in (2, 6))
+
+
+def test_the_agnostic_bag_uses_no_target_label(tmp_path):
+    source, target = source_and_target(tmp_path)
     probe = fit_agnostic_bag(source)
     candidates = np.arange(1, len(COMMON_LEVEL))
     x, truth = prepared_features(target, "test")
@@ -112,12 +117,7 @@ def test_each_event_gets_the_sentence_of_its_sensor_and_state(tmp_path):
 
 
 def test_the_sentence_reference_uses_no_target_label(tmp_path):
-    def data(seed):
-        return DataConfig(name="generated", layout="generated", source="generate", seed=seed,
-                          days=8, activity_model=None)
-    args = (WindowConfig(), SplitConfig(), CaptionConfig(per_window=1))
-    source = prepare(data(2), *args, cache_dir=tmp_path, stages=("data",))
-    target = prepare(data(6), *args, cache_dir=tmp_path, stages=("data",))
+    source, target = source_and_target(tmp_path)
     probe = fit_sentence_reference(source, event_sentence_vectors(source, hashed_words),
                                    "meanmax")
     candidates = np.arange(1, len(COMMON_LEVEL))
