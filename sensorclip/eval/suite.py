@@ -156,6 +156,7 @@ def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
         zero = _zero_shot(model, encoder, descriptions, names, emb, level, prep, days, config,
                           prefix, metrics)
         text_start = {key: zero.pop(key) for key in ("prototypes", "candidates")}
+        zero.pop("keyword_scores", None)
         predictions[level].update(zero)
         fitted = None if level == "fine" else (predictions["fine"], prep.coarse_of_fine)
         probes = _probes(emb, untrained_emb, bags, truth, len(names), days, config, prefix,
@@ -210,7 +211,8 @@ def _zero_shot(model, encoder, descriptions, names, emb, level, prep, days, conf
         test_windows = np.flatnonzero(prep.windows.split == SPLITS.index("test"))[scored]
         captions = [[prep.captions.texts[k] for k in prep.captions.index[w]]
                     for w in test_windows]
-        keyword = nearest(keyword_scores(captions, descriptions), candidates)
+        out["keyword_scores"] = keyword_scores(captions, descriptions)
+        keyword = nearest(out["keyword_scores"], candidates)
         metrics.update(classification_metrics(truth, keyword, n, f"{prefix}keyword_zeroshot_"))
         _delta(metrics, f"{prefix}delta_zeroshot_macro_f1_vs_keyword", truth, zero, keyword,
                days[scored], n, config)
@@ -242,8 +244,7 @@ def _common_level(model, encoder, emb, prep, days, config, metrics, book, source
         _without_other(scores, truth, candidates, scored_days, n, config, metrics)
         return
     windows = transfer.split_index(prep, "test")[scored]
-    captions = [[prep.captions.texts[k] for k in prep.captions.index[w]] for w in windows]
-    scores["common_keyword_zeroshot"] = keyword_scores(captions, descriptions)
+    scores["common_keyword_zeroshot"] = zero["keyword_scores"]
     vectors = prep.text_embeddings[prep.captions.index[windows, 0]].astype(np.float32)
     oracle = transfer.caption_oracle(vectors, [encoder.encode(list(texts), progress=False)
                                                for texts in descriptions], candidates)
