@@ -393,6 +393,9 @@ class EncoderConfig(Schema):
     head_hidden: int = knob(1024, COUNT)
     projection_dim: int | None = knob(None, Optional(COUNT, "the text embedding size"))
     trainable_input_projection: bool = knob(False, Flag())
+    # false: the transformer stays at its seeded initialisation and only the projection heads
+    # learn, the reference that says what training the body adds over the same head
+    train_body: bool = knob(True, Flag())
 
     def relate(self):
         if self.d_model % self.n_heads:

@@ -84,3 +84,22 @@ def test_the_untrained_reference_starts_where_the_label_aware_model_starts(compo
     assert reference.label_weight == 0 and "label_texts" not in reference.state_dict()
     assert all(torch.equal(value, trained_start[key])
                for key, value in reference.state_dict().items())
+
+
+@pytest.mark.slow
+def test_a_frozen_body_trains_only_the_projection_heads(compose_config):
+    """encoder.train_body=false, the reference for what training the body adds: after training
+    the body is its seeded initialisation, the heads have moved (and with the body trained
+    too, the body moves: the check can fail)."""
+    cfg = compose_config("loss.label_weight=1.0", "model=text", "encoder.train_body=false")
+    start = untrained_model(OmegaConf.to_container(cfg, resolve=True),
+                            build_datamodule(OmegaConf.to_container(cfg, resolve=True)))
+    initial = {k: v.detach().clone() for k, v in start.state_dict().items()}
+    frozen = trained_weights(cfg, None)
+    body = [k for k in initial if k.startswith("encoder.") and not k.startswith("encoder.head.")]
+    heads = [k for k in initial if k.startswith(("encoder.head.", "text_head."))]
+    assert body and heads
+    assert all(torch.equal(frozen[k], initial[k]) for k in body)
+    assert not all(torch.equal(frozen[k], initial[k]) for k in heads)
+    trained = trained_weights(compose_config("loss.label_weight=1.0", "model=text"), None)
+    assert not all(torch.equal(trained[k], initial[k]) for k in body if "weight" in k)

@@ -38,6 +38,7 @@ from sensorclip.data.captions import build_phrasebook, home_labels
 from sensorclip.data.windows import SPLITS
 from sensorclip.eval import adapt, transfer
 from sensorclip.eval.classification import classification_metrics, confusion
+from sensorclip.eval.compare import PREDICTIONS, method_predictions, save_predictions
 from sensorclip.eval.probe import (
     FEW_SHOT_C,
     few_shot_draw,
@@ -144,6 +145,8 @@ def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
         metrics.update({f"untrained_{k}": plain[k] for k in RETRIEVAL_KEYS})
     bags = bag_features(prep) if references else None
     days = prep.windows.of_split("test").day
+    starts = prep.windows.of_split("test").start      # which windows were scored, for pairing
+    kept = {}                  # test predictions, for sensorclip.eval.compare
     encoder = TextEncoder(text_config)
     book = build_phrasebook(prep.home, prep.sensor_names, home_labels(prep.home, prep.fine_names))
     predictions = {}
@@ -158,18 +161,24 @@ def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
         text_start = {key: zero.pop(key) for key in ("prototypes", "candidates")}
         zero.pop("keyword_scores", None)
         predictions[level].update(zero)
+        scored = zero["zeroshot_scored"]
+        kept[f"{prefix}zeroshot"] = method_predictions(
+            starts[scored], truth["test"][scored], days[scored], [zero["zeroshot"]], len(names))
         fitted = None if level == "fine" else (predictions["fine"], prep.coarse_of_fine)
         probes = _probes(emb, untrained_emb, bags, truth, len(names), days, config, prefix,
                          metrics, fitted)
         predictions[level].update(probes)
+        kept[f"{prefix}linear_probe"] = method_predictions(
+            starts, truth["test"], days, [probes["linear_probe"]], len(names))
         if level == "fine" and references:
             _few_shot(emb, untrained_emb, bags, truth, len(names), days, config, metrics)
         if level == "fine":
-            _text_initialised(emb, untrained_emb, bags, truth, zero["zeroshot_scored"],
-                              text_start, float(model.loss_fn.scale), days, len(names), config,
-                              metrics)
+            kept.update(_text_initialised(emb, untrained_emb, bags, truth, scored, text_start,
+                                          float(model.loss_fn.scale.detach()), days, len(names),
+                                          config, metrics, starts))
     if prep.home.common:
-        _common_level(model, encoder, emb, prep, days, config, metrics, book, sources)
+        kept.update(_common_level(model, encoder, emb, prep, days, config, metrics, book,
+                                  sources, starts))
     if prep.resident is not None and residents_of(prep.resident):
         _per_resident(prep, emb["test"]["fine"], predictions["fine"], days, config, metrics)
     metrics["n_test_windows"] = int(len(test["sensor"]))
@@ -177,6 +186,7 @@ def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
     if record is not None:
         record(metrics)
     if run_dir is not None:
+        save_predictions(Path(run_dir) / PREDICTIONS, kept)
         write_figures(Path(run_dir) / "plots", prep, emb, predictions)
     return metrics
 
@@ -220,18 +230,19 @@ def _zero_shot(model, encoder, descriptions, names, emb, level, prep, days, conf
     return out
 
 
-def _common_level(model, encoder, emb, prep, days, config, metrics, book, sources) -> None:
+def _common_level(model, encoder, emb, prep, days, config, metrics, book, sources,
+                  starts) -> dict:
     """Zero-shot at the common vocabulary's level with its references: keyword, the caption
     oracle and, across homes, the layout-agnostic bag and the sentence-vector references
     (``sensorclip.eval.transfer``). Scored twice, as published cross-home work reports: among
     all the home's common activities, and without ``other`` (its windows left out, the label
-    out of the candidates): ``without_other_*``."""
+    out of the candidates): ``without_other_*``. Returns zero-shot's kept predictions."""
     to_common = transfer.common_codes(prep.home, prep.fine_names)
     for split in SPLITS:
         emb[split]["common"] = to_common[emb[split]["fine"]]
     allowed = np.unique(to_common[to_common != 0])
     if len(allowed) < 2:
-        return
+        return {}
     names, n = transfer.COMMON_LEVEL, len(transfer.COMMON_LEVEL)
     descriptions = [tuple(book.rename(t) for t in texts)
                     for texts in transfer.common_descriptions()]
@@ -239,10 +250,12 @@ def _common_level(model, encoder, emb, prep, days, config, metrics, book, source
                       "common_", metrics, allowed)
     scored, candidates = zero["zeroshot_scored"], allowed
     truth, scored_days = emb["test"]["common"][scored], days[scored]
+    kept = {"common_zeroshot": method_predictions(starts[scored], truth, scored_days,
+                                                  [zero["zeroshot"]], n)}
     scores = {"common_zeroshot": emb["test"]["sensor"][scored] @ zero["prototypes"].T}
     if not config.references:
         _without_other(scores, truth, candidates, scored_days, n, config, metrics)
-        return
+        return kept
     windows = transfer.split_index(prep, "test")[scored]
     scores["common_keyword_zeroshot"] = zero["keyword_scores"]
     vectors = prep.text_embeddings[prep.captions.index[windows, 0]].astype(np.float32)
@@ -264,6 +277,7 @@ def _common_level(model, encoder, emb, prep, days, config, metrics, book, source
                                            zero["zeroshot"], candidates, scored_days, n, config,
                                            metrics))
     _without_other(scores, truth, candidates, scored_days, n, config, metrics)
+    return kept
 
 
 def _without_other(scores, truth, candidates, days, n, config, metrics) -> None:
@@ -419,16 +433,17 @@ def _few_shot(emb, untrained_emb, bags, truth, n, days, config, metrics) -> None
 
 
 def _text_initialised(emb, untrained_emb, bags, truth, scored, start, scale, days, n, config,
-                      metrics) -> None:
+                      metrics, starts) -> dict:
     """k-shot adaptation that starts at the zero-shot prototypes (``sensorclip.eval.adapt``),
     at k = 0 (zero-shot itself) and every ``eval.fewshot_k``: ``fewshot_text_init_{k}_*``.
     Scored where zero-shot is (windows of a named activity, among those activities), beside the
     plain probe, the untrained encoder's probe and the bag of events fit on the same shots of
     the same draws (``..._probe_``, ``..._untrained_``, ``..._bag_``), each difference with an
-    interval over test days and draws."""
+    interval over test days and draws. Returns each k's kept predictions."""
     candidates = start["candidates"]
     if len(candidates) < 2:
-        return
+        return {}
+    kept = {}
     train_y, test_y = truth["train"], truth["test"][scored]
     test_days = days[scored]
     x = {split: emb[split]["sensor"] for split in ("train", "test")}
@@ -452,6 +467,8 @@ def _text_initialised(emb, untrained_emb, bags, truth, scored, start, scale, day
                                   truth["val"], n, grid=(FEW_SHOT_C,), seed=config.seed,
                                   warn=False).predict(source["test"][scored])
                         for shots in draws if len(np.unique(train_y[shots])) > 1]
+        kept[f"fewshot_text_init_{k}"] = method_predictions(
+            starts[scored], test_y, test_days, predicted[""], n, shots=draws)
         for tag, runs in predicted.items():
             scores = [macro_f1(test_y, p, n) for p in runs]
             metrics[f"fewshot_text_init_{k}_{tag}macro_f1"] = \
@@ -462,6 +479,7 @@ def _text_initialised(emb, untrained_emb, bags, truth, scored, start, scale, day
                 metrics[key], metrics[f"{key}_ci95"] = paired_bootstrap_draws(
                     test_y, predicted[""], predicted[f"{tag}_"], test_days, n,
                     resamples=config.bootstrap_resamples, seed=config.seed)
+    return kept
 
 
 def few_shot_predictions(x, truth, n, k, config) -> list[np.ndarray]:

@@ -110,6 +110,13 @@ class SensorEncoder(nn.Module):
         self.head = projection_head(config.head, d, projection_dim, config.head_hidden,
                                     config.dropout)
         self._bias_cache: dict[tuple, torch.Tensor] = {}
+        if not config.train_body:
+            for param in self.body_parameters():
+                param.requires_grad_(False)
+
+    def body_parameters(self):
+        """Everything before the projection head: event features, CLS, positions, blocks."""
+        return (param for name, param in self.named_parameters() if not name.startswith("head."))
 
     @property
     def pad_index(self) -> int:
