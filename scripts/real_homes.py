@@ -19,13 +19,15 @@ background windows in or out). Choices read validation scores only. Transfer row
 ``scripts/transfer_study.py``, at the common vocabulary's level. With two real logs or more,
 the real-to-real matrix: for each real home as the target, ``experiment=pretrain`` on the other
 real homes (``outputs/real_homes/real_to_real/<target>/<sources>``), once without and once with
-generated homes among the sources (``MATRIX_SOURCES``), then the same cross-home evaluation.
+generated homes among the sources (``MATRIX_SOURCES``), each pretrained on captions alone and
+label-aware (``MATRIX_LOSSES``), then the same cross-home evaluation.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from itertools import product
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -66,6 +68,10 @@ PRETRAINED = ("text/n16", "text/n32", "tiny/n16")
 # (a few more minutes of pretraining each on 2 CPU cores; 16 would be half an hour per target).
 MATRIX_SOURCES = {"real": [], "real+4 generated": ["generated:0-3"]}
 MATRIX_MODEL = "text"
+# Each source set pretrained on captions alone and label-aware (the source homes' labels too):
+# the option's name ends the run's folder name ("": the folders of the captions-only runs).
+MATRIX_LOSSES = {"captions only": ("", ["loss.label_weight=0"]),
+                 "label-aware": ("_labelaware", ["loss.label_weight=1"])}
 
 
 def find_logs(data_root: Path, given: dict[str, Path]) -> dict[str, Path]:
@@ -118,24 +124,27 @@ def real_to_real(logs: dict[str, Path], root: Path, report_only: bool) -> dict:
         return out
     for target, path in logs.items():
         sources = [f"{home}={source}" for home, source in logs.items() if home != target]
-        for label, extra in MATRIX_SOURCES.items():
-            run = root / "real_to_real" / target / label.replace(" ", "_").replace("+", "plus_")
+        for (label, extra), (loss, (suffix, overrides)) in product(MATRIX_SOURCES.items(),
+                                                                   MATRIX_LOSSES.items()):
+            folder = label.replace(" ", "_").replace("+", "plus_") + suffix
+            run = root / "real_to_real" / target / folder
             if not (run / "metrics.json").is_file():
                 if report_only:
                     continue
-                print(f"== real-to-real: {' + '.join(sources + extra)} -> {target}", flush=True)
-                pretrain_on(sources + extra, run)
-            out[(target, MATRIX_MODEL, label)] = transfer_study.evaluated(
+                print(f"== real-to-real ({loss}): {' + '.join(sources + extra)} -> {target}",
+                      flush=True)
+                pretrain_on(sources + extra, run, overrides)
+            out[(target, MATRIX_MODEL, f"{label}, {loss}")] = transfer_study.evaluated(
                 run, target_data(target, path))
     return out
 
 
-def pretrain_on(homes: list[str], run: Path) -> None:
+def pretrain_on(homes: list[str], run: Path, overrides: list[str]) -> None:
     listed = ",".join(f'"{home}"' for home in homes)
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose(config_name="train", overrides=[
             "experiment=pretrain", f"model={MATRIX_MODEL}", f"data.homes=[{listed}]",
-            f"paths.output_dir={run}", "callbacks.progress_bar=null"])
+            f"paths.output_dir={run}", "callbacks.progress_bar=null", *overrides])
     transfer_study.train(cfg)
 
 

@@ -27,6 +27,7 @@ from hydra import compose, initialize_config_dir
 
 import sensorclip  # noqa: F401  (registers the config schemas)
 from sensorclip.config import DataConfig, EvalConfig
+from sensorclip.eval.compare import compare_runs
 from sensorclip.evaluate import evaluate_checkpoint
 from sensorclip.files import read_json
 from sensorclip.multihome import home_configs
@@ -36,6 +37,8 @@ REPO = Path(__file__).resolve().parents[1]
 VALIDATION = ("generated:32", "generated:33")
 TEST = ("generated:40", "generated:41", "milan_sim", "aruba_sim")
 TARGET_DAYS = 28      # generated target homes; milan_sim and aruba_sim keep their own
+FROZEN = ",encoder.train_body=false"   # a model's reference: the same heads on an untrained body
+SHOTS = (0, 1, 5, 10, 25)
 
 
 def target_config(name: str, days: int = TARGET_DAYS) -> DataConfig:
@@ -130,18 +133,102 @@ def _above(m: dict, key: str, margin: float = 0.0) -> str:
     return f"{'met' if met else 'not met'} ({_delta(m, key)})"
 
 
-def bar(results: dict, targets: tuple[str, ...], model: str, size: int) -> list[str]:
-    """The issue's bar on each held-out test home, for one model and size."""
-    lines = ["| target | 5-shot - bag >= +0.05, interval above 0 | 5-shot > untrained | "
-             "zero-shot > keyword | zero-shot > agnostic bag |", "|---|---|---|---|---|"]
+def frozen_twin(model: str) -> str:
+    return model + FROZEN
+
+
+def paired_with_frozen(root: Path, model: str, size: int, targets) -> dict:
+    """target -> {method: (delta, interval)}: the model minus its frozen-body twin (same label
+    term, same heads, the body left at its seeded initialisation), paired on the same test
+    windows and draws (``sensorclip.eval.compare``); only where both were evaluated."""
+    out = {}
+    for target in targets:
+        name = target_config(target).name
+        a = run_dir(root, model, size) / "transfer" / name
+        b = run_dir(root, frozen_twin(model), size) / "transfer" / name
+        methods = ["common_zeroshot", "fewshot_text_init_5"]
+        if all((d / "test_predictions.npz").is_file() for d in (a, b)):
+            out[target] = compare_runs(a, b, methods)
+    return out
+
+
+def _paired(pair: dict | None, method: str) -> str:
+    if not pair or method not in pair:
+        return "–"
+    delta, interval = pair[method]
+    met = bool(interval) and interval[0] > 0
+    shown = f" [{interval[0]:+.3f}, {interval[1]:+.3f}]" if interval else ""
+    return f"{'met' if met else 'not met'} ({delta:+.3f}{shown})"
+
+
+def bar(results: dict, targets: tuple[str, ...], model: str, size: int,
+        paired: dict | None = None) -> list[str]:
+    """The bar on each held-out test home, for one model and size: with no target label,
+    zero-shot above the agnostic bag and the sentence-vector reference; at k = 5, few-shot from
+    the text >= 0.05 above the target's bag and above the untrained encoder; and the trained
+    body above the frozen one under the same heads (``paired``)."""
+    paired = paired or {}
+    lines = ["| target | zero-shot > agnostic bag | zero-shot > sentence ref | "
+             "5-shot from text - bag >= +0.05 | 5-shot from text > untrained | "
+             "trained - frozen body, zero-shot | trained - frozen body, 5-shot from text |",
+             "|---|---|---|---|---|---|---|"]
     for target in targets:
         m = results.get((target, model, size))
         if m is not None:
-            lines.append(f"| {target} | {_above(m, 'delta_fewshot_5_macro_f1_vs_bag', 0.05)} | "
-                         f"{_above(m, 'delta_fewshot_5_macro_f1_vs_untrained')} | "
-                         f"{_above(m, 'common_delta_zeroshot_macro_f1_vs_keyword')} | "
-                         f"{_above(m, 'delta_zeroshot_macro_f1_vs_agnostic_bag')} |")
+            lines.append(
+                f"| {target} | {_above(m, 'delta_zeroshot_macro_f1_vs_agnostic_bag')} | "
+                f"{_above(m, 'delta_zeroshot_macro_f1_vs_sentence_ref_meanmax')} | "
+                f"{_above(m, 'delta_fewshot_text_init_5_macro_f1_vs_bag', 0.05)} | "
+                f"{_above(m, 'delta_fewshot_text_init_5_macro_f1_vs_untrained')} | "
+                f"{_paired(paired.get(target), 'common_zeroshot')} | "
+                f"{_paired(paired.get(target), 'fewshot_text_init_5')} |")
     return lines
+
+
+def kshot_rows(results: dict, targets, model: str, size: int) -> list[str]:
+    """macro-F1 of the target's own activities against k: few-shot from the text (k = 0 is
+    zero-shot) beside the plain probe, the untrained encoder and the bag on the same shots."""
+    lines = ["| target | method | " + " | ".join(f"k={k}" for k in SHOTS) + " |",
+             "|---|---|" + "---|" * len(SHOTS)]
+    for target in targets:
+        m = results.get((target, model, size))
+        if m is None:
+            continue
+        for tag, label in KSHOT_METHODS:
+            values = [_value(m, f"fewshot_text_init_{k}_{tag}macro_f1") for k in SHOTS]
+            lines.append(f"| {target} | {label} | " + " | ".join(values) + " |")
+    return lines
+
+
+KSHOT_METHODS = (("", "from the text"), ("probe_", "plain probe"),
+                 ("untrained_", "untrained encoder"), ("bag_", "bag of events"))
+
+
+def kshot_plot(results: dict, targets, model: str, size: int, out: Path) -> None:
+    """One panel per held-out home: macro-F1 against k for each method of ``kshot_rows``."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    shown = [t for t in targets if (t, model, size) in results]
+    if not shown:
+        return
+    figure, axes = plt.subplots(1, len(shown), figsize=(3.2 * len(shown), 3.2), squeeze=False)
+    for axis, target in zip(axes[0], shown):
+        m = results[(target, model, size)]
+        for tag, label in KSHOT_METHODS:
+            points = [(k, m[f"fewshot_text_init_{k}_{tag}macro_f1"]) for k in SHOTS
+                      if m.get(f"fewshot_text_init_{k}_{tag}macro_f1") is not None]
+            if points:
+                axis.plot(*zip(*points), marker="o", label=label)
+        axis.set_xscale("symlog", linthresh=1)
+        axis.set_xticks(SHOTS, [str(k) for k in SHOTS])
+        axis.set_xlabel("labelled windows per activity (k)")
+        axis.set_title(target, fontsize=9)
+    axes[0][0].set_ylabel("macro-F1, target's activities")
+    axes[0][0].legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(out, dpi=120)
+    plt.close(figure)
 
 
 def curve(results: dict, targets: tuple[str, ...], models: list[str], sizes: list[int],
@@ -205,7 +292,8 @@ def main() -> None:
 def write_report(results: dict, args, targets: list[str]) -> None:
     validation = {k: v for k, v in results.items() if k[0] in args.validation}
     test = {k: v for k, v in results.items() if k[0] in args.test}
-    best = max(((m, n) for m in args.models for n in args.sizes
+    candidates = [m for m in args.models if not m.endswith(FROZEN)]    # references are not
+    best = max(((m, n) for m in candidates for n in args.sizes                # candidates
                 if all((t, m, n) in validation for t in args.validation)),
                key=lambda mn: np.mean([validation[(t, *mn)]["common_val_zeroshot_macro_f1"]
                                        + validation[(t, *mn)]["val_linear_probe_macro_f1"]
@@ -216,8 +304,13 @@ def write_report(results: dict, args, targets: list[str]) -> None:
                   f"validation homes): model={best[0]}, N={best[1]}.", ""]
     lines += ["## Held-out test homes", "", *rows(test), ""]
     if best is not None:
+        paired = paired_with_frozen(args.root, *best, args.test)
         lines += [f"## The bar, for the choice (model={best[0]}, N={best[1]})", "",
-                  *bar(test, tuple(args.test), *best), ""]
+                  *bar(test, tuple(args.test), *best, paired), "",
+                  "## Few-shot from the text against k, for the choice", "",
+                  *kshot_rows(test, args.test, *best), "",
+                  f"![macro-F1 against k]({args.out.stem}_kshot.png)", ""]
+        kshot_plot(test, args.test, *best, args.out.with_name(args.out.stem + "_kshot.png"))
     plot = args.out.with_suffix(".png")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     curve(test, tuple(args.test), args.models, args.sizes, plot)

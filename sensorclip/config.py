@@ -542,10 +542,10 @@ GROUP_SCHEMAS: dict[str, type] = {
     "text": TextEncoderConfig, "render": RenderConfig, "model": VisionConfig,
     "encoder": EncoderConfig, "features": FeatureConfig, "loss": LossConfig,
     "optim": OptimConfig, "loader": LoaderConfig, "eval": EvalConfig,
-    "finetune": FinetuneConfig,
+    "finetune": FinetuneConfig, "sentence_text": TextEncoderConfig,
 }
 STAGE_GROUPS = {"data": "data", "windows": "windows", "split": "split", "captions": "captions",
-                "text": "text", "render": "render", "vision": "model"}
+                "text": "text", "render": "render", "vision": "model", "sentences": "sentence_text"}
 
 
 def register_schemas() -> None:

@@ -43,9 +43,11 @@ def evaluate_checkpoint(ckpt_path: str | Path, cache_dir: str | None = None,
         write_metrics(out, metrics)
 
     untrained = untrained_model(run.config, run.datamodule)
-    metrics = evaluate_model(run.model, run.datamodule, stage_configs(run.config)["text"],
-                             eval_config, out, untrained=untrained, record=record,
-                             sources=None if data is None else source_data(run))
+    stages = stage_configs(run.config)
+    metrics = evaluate_model(run.model, run.datamodule, stages["text"], eval_config, out,
+                             untrained=untrained, record=record,
+                             sources=None if data is None else source_data(run),
+                             sentence_config=stages["sentences"])
     print_metrics(metrics, out)
     return metrics
 

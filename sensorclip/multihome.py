@@ -112,14 +112,15 @@ def prepare_homes(data: DataConfig, *args, **kwargs) -> Prepared:
 def prepare_multi(data: DataConfig, windows: WindowConfig, split: SplitConfig,
                   captions: CaptionConfig, text: TextEncoderConfig | None = None,
                   render: RenderConfig | None = None, vision: VisionConfig | None = None,
-                  cache_dir: str | Path = "cache", stages: tuple[str, ...] = STAGES) -> Prepared:
+                  cache_dir: str | Path = "cache", stages: tuple[str, ...] = STAGES,
+                  sentences: TextEncoderConfig | None = None) -> Prepared:
     """Every home through its own cached stages, joined (see the module docstring)."""
     if vision is not None and vision.family == "learned" and "vision" in stages:
         raise SensorClipError("model=learned cannot train on several homes: its sensor and state "
                               "embeddings belong to one home's sensor ids; use model=text, "
                               "model=tiny or another frozen backbone")
-    homes = [prepare(h, windows, split, captions, text, render, vision, cache_dir, stages)
-             for h in home_configs(data)]
+    homes = [prepare(h, windows, split, captions, text, render, vision, cache_dir, stages,
+                     sentences) for h in home_configs(data)]
     for prep in homes:
         if not prep.home.common:
             raise SensorClipError(f"data=multi: home {prep.home.name} ({prep.home.source}) has no "

@@ -361,11 +361,13 @@ def inputs_identity(vision: VisionConfig, text: TextEncoderConfig | None) -> dic
 def prepare(data: DataConfig, windows: WindowConfig, split: SplitConfig, captions: CaptionConfig,
             text: TextEncoderConfig | None = None, render: RenderConfig | None = None,
             vision: VisionConfig | None = None,
-            cache_dir: str | Path = "cache", stages: tuple[str, ...] = STAGES) -> Prepared:
+            cache_dir: str | Path = "cache", stages: tuple[str, ...] = STAGES,
+            sentences: TextEncoderConfig | None = None) -> Prepared:
     """Run (or reuse) the stages and load the results.
 
     ``stages`` picks among data, text, images and vision (text needs data, vision needs images);
-    a stage whose config is None is skipped.
+    a stage whose config is None is skipped. ``sentences``: the encoder of the event sentences
+    (``model.inputs=text|image_text``) when it is not the caption encoder ``text``.
     """
     unknown = sorted(set(stages) - set(STAGES))
     if unknown:
@@ -393,16 +395,19 @@ def prepare(data: DataConfig, windows: WindowConfig, split: SplitConfig, caption
     if vision is not None and render is not None and vision.uses_images and "vision" in stages:
         entries["vision"], built["vision"] = stage_vision(home, entries["images"], render, vision,
                                                           cache)
+    text_for_sentences = sentences if sentences is not None else text
     if vision is not None and vision.uses_sentences and "vision" in stages:
-        if text is None:
+        if text_for_sentences is None:
             raise SensorClipError(f"model.inputs={vision.inputs} embeds its sentences with the "
                                   "text encoder: the config needs a text group (text=minilm)")
-        entries["sentences"], built["sentences"] = stage_sentences(home, text, cache)
+        entries["sentences"], built["sentences"] = stage_sentences(home, text_for_sentences,
+                                                                   cache)
     prep = _load(home, entries, built)
     if vision is not None and "vision" in stages and vision.family == "learned":
         prep.pairs, prep.vision_identity = sensor_state_pairs(home), vision_identity(vision)
     elif vision is not None and "vision" in stages and vision.uses_sentences:
-        prep.vision_identity = {**(prep.vision_identity or {}), **inputs_identity(vision, text),
+        prep.vision_identity = {**(prep.vision_identity or {}),
+                                **inputs_identity(vision, text_for_sentences),
                                 "dim": int(prep.pair_embeddings.shape[1])}
         prep.input_combine = vision.combine
     if prep.pairs is not None:

@@ -8,6 +8,7 @@ import torch
 import yaml
 from omegaconf import OmegaConf
 
+from helpers.models import tiny_text_model
 from sensorclip.config import (
     CaptionConfig,
     DataConfig,
@@ -16,11 +17,13 @@ from sensorclip.config import (
     TextEncoderConfig,
     VisionConfig,
     WindowConfig,
+    stage_configs,
 )
 from sensorclip.data.homes import load_home, parse_home, shipped_layouts
 from sensorclip.errors import SensorClipError
 from sensorclip.frozen.describe import describe_pairs, room_words, sentence_leaks, state_phrase
 from sensorclip.frozen.render import render_home, sensor_state_pairs
+from sensorclip.frozen.text import TextEncoder
 from sensorclip.model.features import InputProjection
 from sensorclip.pipeline import prepare
 from sensorclip.runs import build_run
@@ -234,3 +237,21 @@ def test_downstream_tools_accept_a_text_encoder(compose_config, tmp_path):
             f"ckpt_path={run}", "finetune.epochs=1", "finetune.init=pretrained",
             "progress_bar=false", f"paths.output_dir={tmp_path / 'ft'}"])
     assert "pretrained_macro_f1" in finetune(cfg)
+
+
+def test_the_sentences_can_have_their_own_encoder(compose_config, tmp_path, tiny_bert):
+    """text@sentence_text=OPTION embeds the event sentences with another encoder than the
+    captions' (model=text with a stronger sentence encoder, captions unchanged)."""
+    other = tiny_text_model(tmp_path / "other_bert", "bert", seed=7)
+    own = OmegaConf.to_container(compose_config("model=text"), resolve=True)
+    apart = OmegaConf.to_container(compose_config(
+        "model=text", "text@sentence_text=minilm", f"sentence_text.path={other}"), resolve=True)
+    assert own.get("sentence_text") is None and apart["text"]["path"] == str(tiny_bert)
+    prep_own = build_run(own, tmp_path / "own").datamodule.prepared
+    prep_apart = build_run(apart, tmp_path / "apart").datamodule.prepared
+    sentences = [line.split("\t")[2] for line in
+                 (prep_apart.entries["sentences"] / "sentences.txt").read_text().splitlines()]
+    expected = TextEncoder(stage_configs(apart)["sentences"]).encode(sentences, progress=False)
+    assert np.allclose(prep_apart.pair_embeddings, expected, atol=1e-5)
+    assert not np.allclose(prep_own.pair_embeddings, prep_apart.pair_embeddings, atol=1e-3)
+    assert np.array_equal(prep_own.text_embeddings, prep_apart.text_embeddings)   # captions

@@ -122,12 +122,15 @@ def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
                    text_config: TextEncoderConfig, eval_config: EvalConfig | None = None,
                    run_dir: Path | None = None, untrained: SensorClipModule | None = None,
                    record: Callable[[dict[str, Any]], None] | None = None,
-                   sources: Prepared | None = None) -> dict[str, Any]:
+                   sources: Prepared | None = None,
+                   sentence_config: TextEncoderConfig | None = None) -> dict[str, Any]:
     """Every test metric of ``model`` beside its references (``untrained``: the same model
     before training; without it, or with ``eval.references=false``, those keys are absent).
     A home with a common map is also scored at the common vocabulary's level
     (``sensorclip.eval.transfer``); ``sources`` (the data the encoder was trained on, when it is
-    evaluated in another home) adds the layout-agnostic bag fit on them.
+    evaluated in another home) adds the layout-agnostic bag fit on them, and the sentence-vector
+    references whose sentences ``sentence_config`` embeds (None: ``text_config``, as the
+    encoder's own inputs are embedded).
     ``record(metrics)`` (writing metrics.json) runs before the figures go to ``run_dir/plots``,
     so that a figure that fails never costs the numbers."""
     config = eval_config or EvalConfig()
@@ -177,8 +180,9 @@ def evaluate_model(model: SensorClipModule, datamodule: SensorClipDataModule,
                                           float(model.loss_fn.scale.detach()), days, len(names),
                                           config, metrics, starts))
     if prep.home.common:
+        sentence_encoder = encoder if sentence_config is None else TextEncoder(sentence_config)
         kept.update(_common_level(model, encoder, emb, prep, days, config, metrics, book,
-                                  sources, starts))
+                                  sources, starts, sentence_encoder))
     if prep.resident is not None and residents_of(prep.resident):
         _per_resident(prep, emb["test"]["fine"], predictions["fine"], days, config, metrics)
     metrics["n_test_windows"] = int(len(test["sensor"]))
@@ -231,7 +235,7 @@ def _zero_shot(model, encoder, descriptions, names, emb, level, prep, days, conf
 
 
 def _common_level(model, encoder, emb, prep, days, config, metrics, book, sources,
-                  starts) -> dict:
+                  starts, sentence_encoder) -> dict:
     """Zero-shot at the common vocabulary's level with its references: keyword, the caption
     oracle and, across homes, the layout-agnostic bag and the sentence-vector references
     (``sensorclip.eval.transfer``). Scored twice, as published cross-home work reports: among
@@ -273,7 +277,7 @@ def _common_level(model, encoder, emb, prep, days, config, metrics, book, source
         _delta(metrics, "delta_zeroshot_macro_f1_vs_agnostic_bag", truth, zero["zeroshot"],
                agnostic, scored_days, n, config)
     if sources is not None:
-        scores.update(_sentence_references(prep, sources, encoder, scored, truth,
+        scores.update(_sentence_references(prep, sources, sentence_encoder, scored, truth,
                                            zero["zeroshot"], candidates, scored_days, n, config,
                                            metrics))
     _without_other(scores, truth, candidates, scored_days, n, config, metrics)
