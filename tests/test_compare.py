@@ -14,6 +14,7 @@ from sensorclip.eval.compare import (
     PREDICTIONS,
     compare_runs,
     load_predictions,
+    main,
     method_predictions,
     paired_difference,
     save_predictions,
@@ -77,3 +78,17 @@ def test_every_evaluation_keeps_the_predictions_its_metrics_came_from(trained_ru
     assert len(shots) > 1 and len(set(shots.tolist())) == len(shots)    # draws of other windows
     itself = compare_runs(run, run)
     assert all(delta == 0.0 for delta, _ in itself.values())
+
+
+@pytest.mark.slow
+def test_the_command_prints_a_minus_b_and_names_a_missing_evaluation(trained_run, tmp_path,
+                                                                        capsys):
+    run, _ = trained_run
+    main([str(run), str(run), "--methods", "zeroshot", "linear_probe"])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines] == [["zeroshot", "+0.000"],
+                                                    ["linear_probe", "+0.000"]]
+    with pytest.raises(SystemExit) as stopped:
+        main([str(run), str(tmp_path)])
+    assert stopped.value.code == 1
+    assert "evaluate the run on this home first" in capsys.readouterr().err
