@@ -267,7 +267,8 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["text"])
     parser.add_argument("--sizes", nargs="+", type=int, default=[1, 4, 16])
     parser.add_argument("--validation", nargs="+", default=list(VALIDATION))
-    parser.add_argument("--test", nargs="+", default=list(TEST))
+    parser.add_argument("--test", nargs="*", default=list(TEST),
+                        help="held-out homes (none: validation only, to choose)")
     parser.add_argument("--root", type=Path, default=REPO / "outputs" / "transfer_study")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "transfer.md")
     parser.add_argument("--target-days", type=int, default=TARGET_DAYS)
@@ -313,8 +314,9 @@ def write_report(results: dict, args, targets: list[str]) -> None:
         kshot_plot(test, args.test, *best, args.out.with_name(args.out.stem + "_kshot.png"))
     plot = args.out.with_suffix(".png")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    curve(test, tuple(args.test), args.models, args.sizes, plot)
-    lines += [f"![scaling curve]({plot.name})", ""]
+    if args.test:
+        curve(test, tuple(args.test), args.models, args.sizes, plot)
+        lines += [f"![scaling curve]({plot.name})", ""]
     write_keeping_notes(args.out, lines, "(What was tried and what it showed.)")
     print(f"wrote {args.out} and {plot}")
 
