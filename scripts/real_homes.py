@@ -116,7 +116,8 @@ def transfer(logs: dict[str, Path], root: Path, report_only: bool) -> dict:
     return out
 
 
-def real_to_real(logs: dict[str, Path], root: Path, report_only: bool) -> dict:
+def real_to_real(logs: dict[str, Path], root: Path, report_only: bool,
+                 sources_sets: list[str] | None = None) -> dict:
     """(target, model, sources) -> metrics of an encoder pretrained on the other real homes
     (with or without generated ones) and evaluated on ``target``, which it never saw."""
     out = {}
@@ -124,7 +125,8 @@ def real_to_real(logs: dict[str, Path], root: Path, report_only: bool) -> dict:
         return out
     for target, path in logs.items():
         sources = [f"{home}={source}" for home, source in logs.items() if home != target]
-        for (label, extra), (loss, (suffix, overrides)) in product(MATRIX_SOURCES.items(),
+        chosen = {k: v for k, v in MATRIX_SOURCES.items() if k in (sources_sets or MATRIX_SOURCES)}
+        for (label, extra), (loss, (suffix, overrides)) in product(chosen.items(),
                                                                    MATRIX_LOSSES.items()):
             folder = label.replace(" ", "_").replace("+", "plus_") + suffix
             run = root / "real_to_real" / target / folder
@@ -184,6 +186,8 @@ def main() -> None:
     parser.add_argument("--studies", nargs="+", choices=list(STUDIES), default=list(STUDIES))
     parser.add_argument("--no-matrix", action="store_true",
                         help="skip the real-to-real transfer matrix")
+    parser.add_argument("--matrix-sources", nargs="+", choices=list(MATRIX_SOURCES),
+                        help="the matrix's source sets to run (default: all)")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
     given = {}
@@ -199,7 +203,8 @@ def main() -> None:
     print("real logs: " + ", ".join(f"{h} ({p})" for h, p in logs.items()), flush=True)
     sections = single_home(logs, args.root, args.report_only, args.studies)
     moved = transfer(logs, args.pretrained_root, args.report_only)
-    matrix = {} if args.no_matrix else real_to_real(logs, args.root, args.report_only)
+    matrix = {} if args.no_matrix else real_to_real(logs, args.root, args.report_only,
+                                                    args.matrix_sources)
     write_report(args.out, logs, sections, moved, matrix)
 
 
