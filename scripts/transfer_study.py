@@ -26,7 +26,7 @@ import numpy as np
 from hydra import compose, initialize_config_dir
 
 import sensorclip  # noqa: F401  (registers the config schemas)
-from sensorclip.config import DataConfig, EvalConfig
+from sensorclip.config import DataConfig, EvalConfig, WindowConfig, typed
 from sensorclip.eval.compare import compare_runs
 from sensorclip.evaluate import evaluate_checkpoint
 from sensorclip.files import read_json
@@ -65,22 +65,37 @@ def pretrain(model: str, size: int, root: Path, extra: list[str]) -> Path:
     return out
 
 
-def evaluate_on(run: Path, target: str, days: int = TARGET_DAYS) -> dict:
-    return evaluated(run, target_config(target, days))
+def evaluate_on(run: Path, target: str, days: int = TARGET_DAYS,
+                windows: str | None = None) -> dict:
+    return evaluated(run, target_config(target, days), windows)
 
 
-def evaluated(run: Path, data: DataConfig) -> dict:
+def transfer_folder(run: Path, home: str, windows: str | None = None) -> Path:
+    folder = run / "transfer" / home
+    return folder / f"windows_{windows}" if windows else folder
+
+
+def window_config(name: str) -> WindowConfig:
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        return typed(WindowConfig, compose(config_name="prepare",
+                                           overrides=[f"windows={name}"]).windows)
+
+
+def evaluated(run: Path, data: DataConfig, windows: str | None = None) -> dict:
     """Pretraining run ``run`` evaluated on the home ``data`` (its metrics are written under
-    ``run/transfer/<home>/`` and read from there when they exist)."""
-    done = run / "transfer" / data.name / "metrics.json"
+    ``run/transfer/<home>/``, or ``.../windows_<option>/`` for the ``windows`` option, and read
+    from there when they exist)."""
+    done = transfer_folder(run, data.name, windows) / "metrics.json"
     if done.is_file():
         return read_json(done, dict, "transfer metrics")
     checkpoint = read_json(run / "metrics.json", {"checkpoint": str}, "run's metrics")
-    return evaluate_checkpoint(checkpoint["checkpoint"], eval_config=EvalConfig(), data=data)
+    return evaluate_checkpoint(checkpoint["checkpoint"], eval_config=EvalConfig(), data=data,
+                               windows=window_config(windows) if windows else None,
+                               windows_name=windows)
 
 
-def finished(run: Path, target: str) -> dict | None:
-    path = run / "transfer" / target_config(target).name / "metrics.json"   # name: no days
+def finished(run: Path, target: str, windows: str | None = None) -> dict | None:
+    path = transfer_folder(run, target_config(target).name, windows) / "metrics.json"
     return json.loads(path.read_text()) if path.is_file() else None
 
 
@@ -137,15 +152,16 @@ def frozen_twin(model: str) -> str:
     return model + FROZEN
 
 
-def paired_with_frozen(root: Path, model: str, size: int, targets) -> dict:
+def paired_with_frozen(root: Path, model: str, size: int, targets,
+                       windows: str | None = None) -> dict:
     """target -> {method: (delta, interval)}: the model minus its frozen-body twin (same label
     term, same heads, the body left at its seeded initialisation), paired on the same test
     windows and draws (``sensorclip.eval.compare``); only where both were evaluated."""
     out = {}
     for target in targets:
         name = target_config(target).name
-        a = run_dir(root, model, size) / "transfer" / name
-        b = run_dir(root, frozen_twin(model), size) / "transfer" / name
+        a = transfer_folder(run_dir(root, model, size), name, windows)
+        b = transfer_folder(run_dir(root, frozen_twin(model), size), name, windows)
         methods = ["common_zeroshot", "fewshot_text_init_5"]
         if all((d / "test_predictions.npz").is_file() for d in (a, b)):
             out[target] = compare_runs(a, b, methods)
@@ -272,6 +288,8 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=REPO / "outputs" / "transfer_study")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "transfer.md")
     parser.add_argument("--target-days", type=int, default=TARGET_DAYS)
+    parser.add_argument("--windows", help="evaluate the targets with this windows option "
+                        "(e.g. fl20_p: presegmented, the published protocol)")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("overrides", nargs="*", help="more Hydra overrides for pretraining")
     args = parser.parse_args()
@@ -283,8 +301,8 @@ def main() -> None:
             if not args.report_only:
                 run = pretrain(model, size, args.root, args.overrides)
             for target in targets:
-                m = finished(run, target) if args.report_only else \
-                    evaluate_on(run, target, args.target_days)
+                m = finished(run, target, args.windows) if args.report_only else \
+                    evaluate_on(run, target, args.target_days, args.windows)
                 if m is not None:
                     results[(target, model, size)] = m
     write_report(results, args, targets)
@@ -305,7 +323,7 @@ def write_report(results: dict, args, targets: list[str]) -> None:
                   f"validation homes): model={best[0]}, N={best[1]}.", ""]
     lines += ["## Held-out test homes", "", *rows(test), ""]
     if best is not None:
-        paired = paired_with_frozen(args.root, *best, args.test)
+        paired = paired_with_frozen(args.root, *best, args.test, args.windows)
         lines += [f"## The bar, for the choice (model={best[0]}, N={best[1]})", "",
                   *bar(test, tuple(args.test), *best, paired), "",
                   "## Few-shot from the text against k, for the choice", "",

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from sensorclip.config import DataConfig, EvalConfig, checked, stage_configs, typed
@@ -30,10 +31,16 @@ from sensorclip.runs import describe_run, load_run, untrained_model, write_metri
 
 
 def evaluate_checkpoint(ckpt_path: str | Path, cache_dir: str | None = None,
-                        eval_config: EvalConfig | None = None, data: Any = None
+                        eval_config: EvalConfig | None = None, data: Any = None,
+                        windows: Any = None, windows_name: str | None = None
                         ) -> dict[str, Any]:
-    run = load_run(Path(ckpt_path), cache_dir=cache_dir, data=data)
+    """Results go to the run directory, or ``transfer/<home>/`` for another home's ``data``;
+    another windowing (``windows``, named ``windows_name``) to ``windows_<name>/`` below that,
+    with the references fit on source windows cut the same way."""
+    run = load_run(Path(ckpt_path), cache_dir=cache_dir, data=data, windows=windows)
     out = run.directory if data is None else run.directory / "transfer" / run.config["data"]["name"]
+    if windows is not None:
+        out = out / f"windows_{windows_name or 'other'}"
     out.mkdir(parents=True, exist_ok=True)
 
     def record(metrics: dict[str, Any]) -> None:
@@ -62,8 +69,11 @@ def source_data(run) -> Prepared:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
+    windows = cfg.get("windows")
+    name = HydraConfig.get().runtime.choices.get("windows") if windows is not None else None
     run_cleanly(lambda: evaluate_checkpoint(checked(cfg).ckpt_path, cfg.get("cache_dir"),
-                                            typed(EvalConfig, cfg.eval), cfg.get("data")))
+                                            typed(EvalConfig, cfg.eval), cfg.get("data"),
+                                            windows, name))
 
 
 if __name__ == "__main__":

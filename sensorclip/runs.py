@@ -160,7 +160,8 @@ def locate(path: str | Path, checkpoint: str | Path | None = None) -> tuple[Path
 
 def load_run(path: str | Path, checkpoint: str | Path | None = None,
              cache_dir: str | Path | None = None, data: Any = None,
-             split: SplitConfig | None = None, text: bool = True) -> Run:
+             split: SplitConfig | None = None, text: bool = True,
+             windows: WindowConfig | None = None) -> Run:
     """A trained run from its directory or one of its checkpoints (``locate``): the one way to
     load a run, for evaluate, search, annotate, finetune, embed, the notebook and the tests.
 
@@ -170,7 +171,8 @@ def load_run(path: str | Path, checkpoint: str | Path | None = None,
     (``SensorClipModule.rehome``, image-based encoders only), or of the same home; ``Run.config``
     then holds that data (and the run's own under ``train_data``). ``split`` replaces the run's
     day split (e.g. every day in one split for a new log); ``text=False`` skips the text
-    encoder, for tools that only embed windows.
+    encoder, for tools that only embed windows. ``windows`` replaces the run's windowing (e.g.
+    presegmented windows of a labelled target, the published cross-home protocol).
     """
     path, checkpoint = locate(path, checkpoint)
     model = load_checkpoint(checkpoint)          # before any cache is built: fail fast
@@ -182,6 +184,8 @@ def load_run(path: str | Path, checkpoint: str | Path | None = None,
         cfg = {**cfg, "train_data": cfg["data"], "data": as_dict(data)}
     if split is not None:
         cfg = {**cfg, "split": as_dict(split)}
+    if windows is not None:
+        cfg = {**cfg, "windows": as_dict(typed(WindowConfig, windows))}
     stages = STAGES if text else tuple(s for s in STAGES if s != "text")
     datamodule = build_datamodule(cfg, cache_dir, stages)
     inputs = datamodule.model_inputs()

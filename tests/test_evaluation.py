@@ -232,6 +232,13 @@ def test_evaluate_cli_and_notebook(trained_run, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "zero-shot" in result.stdout and "linear probe" in result.stdout
     assert json.loads((run / "metrics.json").read_text())["checkpoint"].endswith("last.ckpt")
+    before = (run / "metrics.json").read_text()
+    result = run_module("sensorclip.evaluate", f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}",
+                        "windows=fl20_p", "eval.fewshot_k=[1]", f"paths.log_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    presegmented = json.loads((run / "windows_fl20_p" / "metrics.json").read_text())
+    assert presegmented["n_test_windows"] != json.loads(before)["n_test_windows"]
+    assert (run / "metrics.json").read_text() == before       # the run's own result stays
 
     notebook = nbformat.read(REPO / "notebooks" / "explore_run.ipynb", as_version=4)
     os.environ["SENSORCLIP_RUN"] = str(run)
