@@ -239,7 +239,7 @@ def kshot_plot(results: dict, targets, model: str, size: int, out: Path) -> None
         axis.set_xscale("symlog", linthresh=1)
         axis.set_xticks(SHOTS, [str(k) for k in SHOTS])
         axis.set_xlabel("labelled windows per activity (k)")
-        axis.set_title(target, fontsize=9)
+        axis.set_title(target.split("=")[0], fontsize=9)   # a real log: its name, not path
     axes[0][0].set_ylabel("macro-F1, target's activities")
     axes[0][0].legend(fontsize=7)
     figure.tight_layout()
