@@ -309,6 +309,14 @@ class TextEncoderConfig(Schema):
 
 
 @dataclass
+class SentenceTextConfig(TextEncoderConfig):
+    """The encoder of model=text's event sentences when it is not the captions' (a ``text``
+    option placed at ``sentence_text``: ``text@sentence_text=mpnet``); errors name its keys."""
+
+    GROUP: ClassVar[str] = "sentence_text"
+
+
+@dataclass
 class RenderConfig(Schema):
     """One image per (sensor, state): schematic from the layout, or on a floor plan."""
 
@@ -542,7 +550,7 @@ GROUP_SCHEMAS: dict[str, type] = {
     "text": TextEncoderConfig, "render": RenderConfig, "model": VisionConfig,
     "encoder": EncoderConfig, "features": FeatureConfig, "loss": LossConfig,
     "optim": OptimConfig, "loader": LoaderConfig, "eval": EvalConfig,
-    "finetune": FinetuneConfig, "sentence_text": TextEncoderConfig,
+    "finetune": FinetuneConfig, "sentence_text": SentenceTextConfig,
 }
 STAGE_GROUPS = {"data": "data", "windows": "windows", "split": "split", "captions": "captions",
                 "text": "text", "render": "render", "vision": "model", "sentences": "sentence_text"}
