@@ -71,7 +71,10 @@ MATRIX_MODEL = "text"
 # Each source set pretrained on captions alone and label-aware (the source homes' labels too):
 # the option's name ends the run's folder name ("": the folders of the captions-only runs).
 MATRIX_LOSSES = {"captions only": ("", ["loss.label_weight=0"]),
-                 "label-aware": ("_labelaware", ["loss.label_weight=1"])}
+                 "label-aware": ("_labelaware", ["loss.label_weight=1"]),
+                 # the reference: the same label term and heads over an untrained body
+                 "label-aware, frozen body": ("_labelaware_frozen",
+                                              ["loss.label_weight=1", "encoder.train_body=false"])}
 
 
 def find_logs(data_root: Path, given: dict[str, Path]) -> dict[str, Path]:
