@@ -20,6 +20,7 @@ import numpy as np
 
 from sensorclip.errors import SensorClipError
 from sensorclip.eval.references import paired_bootstrap_draws
+from sensorclip.files import save_npz
 
 PREDICTIONS = "test_predictions.npz"
 FIELDS = ("windows", "truth", "days", "draws", "shots", "n_classes")
@@ -49,12 +50,8 @@ def method_predictions(windows, truth, days, draws, n_classes, shots=None) -> Me
 
 def save_predictions(path: Path, methods: dict[str, MethodPredictions]) -> None:
     """One ``.npz`` (``{method}__{field}`` arrays), written whole or not at all."""
-    arrays = {f"{name}__{field}": np.asarray(getattr(m, field))
-              for name, m in methods.items() for field in FIELDS}
-    path = Path(path)
-    partial = path.with_name(path.name + ".partial.npz")
-    np.savez_compressed(partial, **arrays)
-    partial.replace(path)
+    save_npz(path, **{f"{name}__{field}": np.asarray(getattr(m, field))
+                      for name, m in methods.items() for field in FIELDS})
 
 
 def load_predictions(path: Path) -> dict[str, MethodPredictions]:
